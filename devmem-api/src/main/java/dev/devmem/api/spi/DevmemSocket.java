@@ -1,0 +1,59 @@
+package dev.devmem.api.spi;
+
+import dev.devmem.api.DevmemException;
+import dev.devmem.api.FragKind;
+
+import java.net.InetSocketAddress;
+
+/**
+ * A connected, non-blocking TCP socket that receives devmem fragments.
+ *
+ * <p>Used by one I/O thread at a time. Nothing here allocates per fragment: {@link #receive} fills
+ * a caller-owned {@link ReceiveBatch}, and releases are queued by key and flushed to the kernel in
+ * as few {@code SO_DEVMEM_DONTNEED} calls as its per-call limits allow.
+ */
+public interface DevmemSocket extends Pollable, AutoCloseable {
+
+    /** {@link #receive} found the end of the stream (the peer shut down its side). */
+    int END_OF_STREAM = -1;
+
+    InetSocketAddress localAddress();
+
+    InetSocketAddress remoteAddress();
+
+    /**
+     * Receives what is ready, without blocking, into {@code batch} (cleared first), at most
+     * {@link ReceiveBatch#limit()} fragments. Returns the number of fragments, {@code 0} when nothing
+     * is ready (wait with an {@link IoWaiter}), or {@link #END_OF_STREAM}.
+     *
+     * @throws DevmemException the kernel's error (e.g. ECONNRESET) or a broken devmem contract
+     */
+    int receive(ReceiveBatch batch) throws DevmemException;
+
+    /**
+     * Queues the return of one fragment received on this socket, identified by its kind and
+     * {@link ReceiveBatch#releaseKey(int) release key}. Flushes by itself when a kernel batch is full.
+     * A key that is not outstanding is ignored and counted ({@link SocketStats#unknownReleases()}),
+     * never sent to the kernel, because the kernel reuses token ids.
+     */
+    void release(FragKind kind, int releaseKey) throws DevmemException;
+
+    /** Returns every queued release to the kernel now. Returns the number of DONTNEED calls made. */
+    int flushReleases() throws DevmemException;
+
+    /** Fragments received and not yet released (DMABUF tokens plus host slices). */
+    int outstanding();
+
+    /** Counters since the socket was opened. Allocates a snapshot; not for the per-fragment path. */
+    SocketStats stats();
+
+    /** Stops sending (TCP FIN) while still receiving. */
+    void shutdownOutput() throws DevmemException;
+
+    /**
+     * Closes the socket. Outstanding tokens go back to the kernel with the socket (the kernel frees
+     * them on close); host slices are reclaimed. Idempotent.
+     */
+    @Override
+    void close();
+}
