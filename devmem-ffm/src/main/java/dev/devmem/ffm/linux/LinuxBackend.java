@@ -1,0 +1,175 @@
+package dev.devmem.ffm.linux;
+
+import dev.devmem.api.DevmemException;
+import dev.devmem.api.DevmemUnsupportedException;
+import dev.devmem.api.Errno;
+import dev.devmem.api.RxBindingSpec;
+import dev.devmem.api.SyscallException;
+import dev.devmem.api.TxBindingSpec;
+import dev.devmem.api.spi.BackendAvailability;
+import dev.devmem.api.spi.DevmemBackend;
+import dev.devmem.api.spi.DevmemListener;
+import dev.devmem.api.spi.DevmemSocket;
+import dev.devmem.api.spi.IoWaiter;
+import dev.devmem.api.spi.RxBinding;
+import dev.devmem.api.spi.TxBinding;
+import dev.devmem.ffm.rx.DevmemSocketImpl;
+import dev.devmem.ffm.rx.PollIoWaiter;
+import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.sys.LinuxConstants;
+import dev.devmem.ffm.sys.Syscalls;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The real kernel as a devmem backend: TCP sockets through FFM system calls, received through the
+ * shared {@link DevmemSocketImpl} engine.
+ *
+ * <p>Binding a dmabuf to NIC queues (netlink {@code netdev bind-rx}/{@code bind-tx}) is not wired
+ * into this class yet; until it is, {@link #bindRx} and {@link #bindTx} throw
+ * {@link DevmemUnsupportedException}. Sockets work regardless: on a flow that no devmem queue
+ * receives (loopback, any ordinary NIC) the kernel returns plain data, which arrives as HOST
+ * fragments.
+ */
+public final class LinuxBackend implements DevmemBackend {
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(30);
+    private static final int EINPROGRESS = Errno.EINPROGRESS.number();
+    private static final int EINTR = Errno.EINTR.number();
+
+    private final RxSocketOptions options;
+    private final Duration connectTimeout;
+
+    public LinuxBackend() {
+        this(RxSocketOptions.defaults(), DEFAULT_CONNECT_TIMEOUT);
+    }
+
+    /**
+     * @param options        native memory of every socket this backend opens or accepts
+     * @param connectTimeout how long {@link #connect} waits for the handshake; positive
+     */
+    public LinuxBackend(RxSocketOptions options, Duration connectTimeout) {
+        this.options = Objects.requireNonNull(options, "options");
+        this.connectTimeout = Objects.requireNonNull(connectTimeout, "connectTimeout");
+        if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+            throw new IllegalArgumentException("connectTimeout must be positive, was " + connectTimeout);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "linux";
+    }
+
+    /** The kernel's answer to a devmem probe, made once per JVM. */
+    @Override
+    public BackendAvailability availability() {
+        return DevmemRxProbe.result().availability();
+    }
+
+    /** Why {@link #availability()} said no: the errno or linkage failure the probe met. */
+    public Optional<Throwable> unavailabilityCause() {
+        return Optional.ofNullable(DevmemRxProbe.result().cause());
+    }
+
+    public RxSocketOptions options() {
+        return options;
+    }
+
+    @Override
+    public RxBinding bindRx(RxBindingSpec spec) throws DevmemException {
+        throw new DevmemUnsupportedException("netdev bind-rx", null, "netdev binding not wired yet");
+    }
+
+    @Override
+    public TxBinding bindTx(TxBindingSpec spec) throws DevmemException {
+        throw new DevmemUnsupportedException("netdev bind-tx", null, "netdev binding not wired yet");
+    }
+
+    /** An AF_INET or AF_INET6 listener (per the address) with SO_REUSEADDR, non-blocking. */
+    @Override
+    public DevmemListener listen(InetSocketAddress local, int backlog) throws DevmemException {
+        Objects.requireNonNull(local, "local");
+        if (backlog < 1) {
+            throw new IllegalArgumentException("backlog must be >= 1, was " + backlog);
+        }
+        int fd = LinuxSockets.openTcp(local);
+        try {
+            LinuxSockets.setInt(fd, LinuxConstants.SOL_SOCKET, LinuxConstants.SO_REUSEADDR, 1, "setsockopt(SO_REUSEADDR)");
+            int r = LinuxSockets.bind(fd, local);
+            if (r < 0) {
+                throw LinuxSockets.failure("bind(" + LinuxSockets.describe(local) + ")", r);
+            }
+            r = Syscalls.listen(fd, backlog);
+            if (r < 0) {
+                throw LinuxSockets.failure("listen(" + LinuxSockets.describe(local) + ")", r);
+            }
+            return new LinuxListener(fd, options);
+        } catch (DevmemException | RuntimeException e) {
+            Syscalls.close(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * Connects without blocking the kernel socket: a non-blocking {@code connect}, then {@code poll}
+     * for writability up to the connect timeout, then {@code SO_ERROR} for the outcome.
+     *
+     * @throws SyscallException naming the remote address, e.g. ECONNREFUSED, or ETIMEDOUT when the
+     *                          handshake did not finish in time
+     */
+    @Override
+    public DevmemSocket connect(InetSocketAddress remote) throws DevmemException {
+        Objects.requireNonNull(remote, "remote");
+        String operation = "connect(" + LinuxSockets.describe(remote) + ")";
+        int fd = LinuxSockets.openTcp(remote);
+        try {
+            int r = LinuxSockets.connect(fd, remote);
+            if (r < 0 && r != -EINPROGRESS && r != -EINTR) {
+                throw LinuxSockets.failure(operation, r);
+            }
+            if (r < 0) {
+                awaitConnected(fd, operation);
+            }
+            return new DevmemSocketImpl(new LinuxSocketEndpoint(fd), options);
+        } catch (DevmemException | RuntimeException e) {
+            Syscalls.close(fd);
+            throw e;
+        }
+    }
+
+    private void awaitConnected(int fd, String operation) throws SyscallException {
+        long deadline = System.nanoTime() + connectTimeout.toNanos();
+        while (true) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new SyscallException(operation, Errno.ETIMEDOUT,
+                        "no handshake within " + connectTimeout.toMillis() + " ms");
+            }
+            int r = LinuxSockets.pollOne(fd, LinuxConstants.POLLOUT, PollIoWaiter.timeoutMillisOf(left));
+            if (r == -EINTR || r == 0) {
+                continue;
+            }
+            if (r < 0) {
+                throw LinuxSockets.failure("poll during " + operation, r);
+            }
+            int error = LinuxSockets.soError(fd);
+            if (error != 0) {
+                throw new SyscallException(operation, Errno.of(error));
+            }
+            return;
+        }
+    }
+
+    @Override
+    public IoWaiter newIoWaiter() throws DevmemException {
+        return new PollIoWaiter();
+    }
+
+    @Override
+    public String toString() {
+        return "LinuxBackend[" + options + "]";
+    }
+}

@@ -1,0 +1,132 @@
+package dev.devmem.ffm.linux;
+
+import dev.devmem.api.Errno;
+import dev.devmem.api.SyscallException;
+import dev.devmem.ffm.sys.LinuxConstants;
+import dev.devmem.ffm.sys.SockAddr;
+import dev.devmem.ffm.sys.Structs;
+import dev.devmem.ffm.sys.Syscalls;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+
+/** Socket set-up steps shared by the listener and connect; none of it is on the data path. */
+final class LinuxSockets {
+    private LinuxSockets() {
+    }
+
+    /** A non-blocking, close-on-exec TCP socket of the address's family. */
+    static int openTcp(InetSocketAddress address) throws SyscallException {
+        int family = SockAddr.family(address);
+        return Syscalls.check(Syscalls.socket(family,
+                        LinuxConstants.SOCK_STREAM | LinuxConstants.SOCK_NONBLOCK | LinuxConstants.SOCK_CLOEXEC,
+                        LinuxConstants.IPPROTO_TCP),
+                "socket(" + (family == LinuxConstants.AF_INET ? "AF_INET" : "AF_INET6") + ", SOCK_STREAM)");
+    }
+
+    static void setInt(int fd, int level, int name, int value, String operation) throws SyscallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(ValueLayout.JAVA_INT);
+            v.set(ValueLayout.JAVA_INT, 0, value);
+            Syscalls.check(Syscalls.setsockopt(fd, level, name, v, 4), operation);
+        }
+    }
+
+    /** {@code getsockopt(SOL_SOCKET, SO_ERROR)}: the pending error of a non-blocking connect, as a positive errno. */
+    static int soError(int fd) throws SyscallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(ValueLayout.JAVA_INT);
+            MemorySegment len = arena.allocate(ValueLayout.JAVA_INT);
+            len.set(ValueLayout.JAVA_INT, 0, 4);
+            Syscalls.check(Syscalls.getsockopt(fd, LinuxConstants.SOL_SOCKET, LinuxConstants.SO_ERROR, v, len),
+                    "getsockopt(SO_ERROR)");
+            return v.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
+    static int bind(int fd, InetSocketAddress address) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment addr = arena.allocate(Structs.SOCKADDR_STORAGE_SIZE, 8);
+            int len = SockAddr.write(addr, address);
+            return Syscalls.bind(fd, addr, len);
+        }
+    }
+
+    static int connect(int fd, InetSocketAddress address) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment addr = arena.allocate(Structs.SOCKADDR_STORAGE_SIZE, 8);
+            int len = SockAddr.write(addr, address);
+            return Syscalls.connect(fd, addr, len);
+        }
+    }
+
+    /** Polls one fd; returns poll's result ({@code -errno} on failure). */
+    static int pollOne(int fd, short events, int timeoutMillis) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = arena.allocate(Structs.POLLFD);
+            p.set(ValueLayout.JAVA_INT, Structs.POLLFD_FD, fd);
+            p.set(ValueLayout.JAVA_SHORT, Structs.POLLFD_EVENTS, events);
+            return Syscalls.poll(p, 1, timeoutMillis);
+        }
+    }
+
+    /** {@code 127.0.0.1:8080} or {@code [::1]:8080}, for messages. */
+    static String describe(InetSocketAddress address) {
+        if (address == null) {
+            return "?";
+        }
+        if (address.getAddress() == null) {
+            return address.getHostString() + ":" + address.getPort();
+        }
+        if (address.getAddress() instanceof Inet6Address v6) {
+            String scope = v6.getScopeId() != 0 ? "%" + v6.getScopeId() : "";
+            return "[" + compress(v6.getAddress()) + scope + "]:" + address.getPort();
+        }
+        return address.getAddress().getHostAddress() + ":" + address.getPort();
+    }
+
+    /** RFC 5952 text: lower-case hex groups, the longest run of two or more zero groups as {@code ::}. */
+    static String compress(byte[] v6) {
+        int[] g = new int[8];
+        for (int i = 0; i < 8; i++) {
+            g[i] = (v6[2 * i] & 0xFF) << 8 | (v6[2 * i + 1] & 0xFF);
+        }
+        int bestStart = -1;
+        int bestLen = 1;
+        for (int i = 0; i < 8; ) {
+            if (g[i] != 0) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < 8 && g[j] == 0) {
+                j++;
+            }
+            if (j - i > bestLen) {
+                bestStart = i;
+                bestLen = j - i;
+            }
+            i = j;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                sb.append("::");
+                i += bestLen - 1;
+                continue;
+            }
+            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
+                sb.append(':');
+            }
+            sb.append(Integer.toHexString(g[i]));
+        }
+        return sb.toString();
+    }
+
+    static SyscallException failure(String operation, int negErrno) {
+        return new SyscallException(operation, Errno.of(-negErrno));
+    }
+}
