@@ -58,6 +58,19 @@ class LinuxDontneedSocketTypesTest {
     }
 
     @Test
+    void aListeningTcpSocketAnswersZero() throws Exception {
+        try (dev.devmem.api.spi.DevmemListener l = new LinuxBackend().listen(
+                new java.net.InetSocketAddress(java.net.InetAddress.getByName("127.0.0.1"), 0), 1);
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment t = arena.allocate(Structs.DMABUF_TOKEN);
+            t.set(ValueLayout.JAVA_INT, Structs.DMABUF_TOKEN_START, 1);
+            t.set(ValueLayout.JAVA_INT, Structs.DMABUF_TOKEN_COUNT, 1000);
+            int fd = ((dev.devmem.ffm.rx.PollSource) l).pollFd();
+            assertThat(Syscalls.setsockopt(fd, SOL_SOCKET, SO_DEVMEM_DONTNEED, t, 8)).isZero();
+        }
+    }
+
+    @Test
     void aClosedEndpointAnswersEbadfWithoutReachingTheKernel() throws Exception {
         try (LoopbackPair pair = LoopbackPair.open(); Arena arena = Arena.ofConfined()) {
             LinuxSocketEndpoint ep = pair.receiver();
