@@ -1,0 +1,260 @@
+package dev.devmem.ffm.emulated;
+
+import dev.devmem.api.spi.RxBinding;
+import dev.devmem.ffm.sys.Syscalls;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A host-memory "dmabuf" (a memfd mapped into the process, the way udmabuf wraps host memory)
+ * bound to rx queues of an {@link EmulatedNic}: the emulated {@code net_devmem_dmabuf_binding}.
+ *
+ * <p>The dmabuf is cut into {@link #bufferCount()} rx buffers of the NIC's frag size (the
+ * net_iovs). Each buffer carries a reference count like {@code pp_ref_count}: one reference while a
+ * received skb holds it, plus one per token handed to the application. A buffer goes back to the
+ * pool when its count reaches zero.
+ *
+ * <p>{@link #close()} is the kernel's unbind: the id is freed at once and the queues lose their
+ * provider (new data on them is plain), but the memory stays mapped while any buffer is still
+ * referenced (a token not yet returned, an skb still queued on a socket) and is unmapped when the
+ * last reference goes. {@link #isMemoryReleased()} tells when that happened. After the unmap every
+ * view from {@link #hostView()} is invalid (access throws, it does not crash).
+ */
+public final class EmulatedRxBinding implements RxBinding {
+    private final EmulatedNic nic;
+    private final int id;
+    private final List<Integer> queues;
+    private final EmulatedQueue[] queueObjects;
+    private final long size;
+    private final int fragSize;
+    private final int bufferCount;
+    private final int fd;
+    private final boolean ownsFd;
+    private final Arena arena;
+    private final MemorySegment memory;
+    private final MemorySegment readOnlyView;
+
+    // guarded by this
+    private final int[] refs;
+    private final int[] freeStack;
+    private int freeCount;
+    private int held;
+    private boolean open = true;
+    private boolean waiters;
+    private boolean memoryReleased;
+    private long stalls;
+
+    EmulatedRxBinding(EmulatedNic nic, int id, List<Integer> queues, EmulatedQueue[] queueObjects, long size,
+                      int fragSize, int fd, boolean ownsFd, Arena arena, MemorySegment memory) {
+        this.nic = nic;
+        this.id = id;
+        this.queues = List.copyOf(queues);
+        this.queueObjects = queueObjects;
+        this.size = size;
+        this.fragSize = fragSize;
+        this.bufferCount = (int) Math.min(Integer.MAX_VALUE - 8, size / fragSize);
+        this.fd = fd;
+        this.ownsFd = ownsFd;
+        this.arena = arena;
+        this.memory = memory;
+        this.readOnlyView = memory.asReadOnly();
+        this.refs = new int[bufferCount];
+        this.freeStack = new int[bufferCount];
+        // Hand out low buffers first: buffer i is pushed so that 0 is on top.
+        for (int i = 0; i < bufferCount; i++) {
+            freeStack[i] = bufferCount - 1 - i;
+        }
+        this.freeCount = bufferCount;
+    }
+
+    @Override
+    public int id() {
+        return id;
+    }
+
+    @Override
+    public String interfaceName() {
+        return nic.config().interfaceName();
+    }
+
+    @Override
+    public int ifindex() {
+        return nic.ifindex();
+    }
+
+    @Override
+    public List<Integer> rxQueues() {
+        return queues;
+    }
+
+    @Override
+    public long dmabufSize() {
+        return size;
+    }
+
+    /** The dmabuf's bytes, read-only: what "device memory" received. Invalid once {@link #isMemoryReleased()}. */
+    @Override
+    public Optional<MemorySegment> hostView() {
+        return Optional.of(readOnlyView);
+    }
+
+    /** The memfd behind the dmabuf (what udmabuf would wrap). Closed once the memory is released, if the binding made it. */
+    public int memfd() {
+        return fd;
+    }
+
+    /** The size of one rx buffer (frag). */
+    public int fragSize() {
+        return fragSize;
+    }
+
+    /** How many rx buffers the dmabuf holds: {@code dmabufSize / fragSize}. */
+    public int bufferCount() {
+        return bufferCount;
+    }
+
+    /** Buffers in the pool, ready for the NIC to fill. */
+    public synchronized int buffersFree() {
+        return open ? freeCount : 0;
+    }
+
+    /** Buffers referenced by a queued skb or an outstanding token. */
+    public synchronized int buffersHeld() {
+        return held;
+    }
+
+    /** Times a reader found this pool empty and stopped reading the wire. */
+    public synchronized long stalls() {
+        return stalls;
+    }
+
+    @Override
+    public synchronized boolean isOpen() {
+        return open;
+    }
+
+    /** Whether the dmabuf has been unmapped (and its memfd closed): only after close and the last reference. */
+    public synchronized boolean isMemoryReleased() {
+        return memoryReleased;
+    }
+
+    /** The byte offset of buffer {@code index} in the dmabuf. */
+    long bufferOffset(int index) {
+        return (long) index * fragSize;
+    }
+
+    /** The writable mapping (the NIC's DMA target). */
+    MemorySegment memory() {
+        return memory;
+    }
+
+    /**
+     * Takes up to {@code max} free buffers for a new skb, each with one reference. Returns how many
+     * were taken; 0 when the pool is empty (then {@code queue}'s eventfd is armed: drained now and
+     * signalled when a buffer comes back); -1 when the binding is closed.
+     */
+    synchronized int take(int[] out, int max, EmulatedQueue queue) {
+        if (!open) {
+            return -1;
+        }
+        if (freeCount == 0) {
+            waiters = true;
+            stalls++;
+            queue.drain();
+            return 0;
+        }
+        int n = Math.min(max, freeCount);
+        for (int i = 0; i < n; i++) {
+            int b = freeStack[--freeCount];
+            refs[b] = 1;
+            out[i] = b;
+        }
+        held += n;
+        return n;
+    }
+
+    /** One more reference on a buffer (a token handed out for it). */
+    synchronized void ref(int buffer) {
+        refs[buffer]++;
+    }
+
+    /** Drops one reference; the buffer returns to the pool (or, after close, to nobody) at zero. */
+    synchronized void unref(int buffer) {
+        int r = --refs[buffer];
+        if (r > 0) {
+            return;
+        }
+        if (r < 0) {
+            refs[buffer] = 0;
+            throw new IllegalStateException("buffer " + buffer + " of binding " + id + " released too often");
+        }
+        held--;
+        if (open) {
+            freeStack[freeCount++] = buffer;
+            if (waiters) {
+                waiters = false;
+                for (EmulatedQueue q : queueObjects) {
+                    q.signal();
+                }
+            }
+        } else if (held == 0) {
+            releaseMemory();
+        }
+    }
+
+    /** Unbinds: frees the id, detaches from the queues, and unmaps now or when the last reference goes. Idempotent. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (!open) {
+                return;
+            }
+            open = false;
+            freeCount = 0;
+        }
+        nic.detach(this, queueObjects);
+        BindingIds.free(id);
+        synchronized (this) {
+            // Readers parked on a starved pool must look again: their queue has no provider now.
+            for (EmulatedQueue q : queueObjects) {
+                q.signal();
+            }
+            if (held == 0) {
+                releaseMemory();
+            }
+        }
+    }
+
+    // guarded by this
+    private void releaseMemory() {
+        if (memoryReleased) {
+            return;
+        }
+        memoryReleased = true;
+        for (int attempt = 0; ; attempt++) {
+            try {
+                arena.close(); // unmaps (the segment's cleanup) and invalidates every view
+                break;
+            } catch (IllegalStateException busy) {
+                // another thread is inside an access to a view right now; it cannot hold a reference
+                if (attempt > 10_000) {
+                    throw busy;
+                }
+                Thread.onSpinWait();
+            }
+        }
+        if (ownsFd) {
+            Syscalls.closeQuietly(fd);
+        }
+        nic.memoryReleased(this);
+    }
+
+    @Override
+    public String toString() {
+        return "EmulatedRxBinding[id=" + Integer.toUnsignedString(id) + ", " + interfaceName() + " queues " + queues
+                + ", " + bufferCount + " x " + fragSize + " B]";
+    }
+}
