@@ -31,9 +31,10 @@ public interface SocketEndpoint extends AutoCloseable {
     int shutdown(int how);
 
     /**
-     * The fd to {@code poll(2)} for progress, or {@code -1} when only a wake-up can bring progress
-     * (e.g. the emulated NIC is out of buffers and waits for tokens to come back). Re-read after
-     * every {@link #recvmsg} that returned {@code -EAGAIN}.
+     * The fd to {@code poll(2)} for progress, or {@code -1} when only a wake-up can bring progress.
+     * It may change between calls: an emulated socket whose buffer pool is empty answers its rx
+     * queue's eventfd, which becomes readable when any socket returns buffers to that pool. Re-read
+     * after every {@link #recvmsg} that returned {@code -EAGAIN}.
      */
     int pollFd();
 

@@ -14,7 +14,7 @@ final class Msg implements AutoCloseable {
     record Cmsg(long len, int level, int type, long fragOffset, int fragSize, int token, int dmabufId, int flags) {
     }
 
-    final Arena arena = Arena.ofConfined();
+    final Arena arena = Arena.ofShared(); // a blocking receive may run on another thread
     final MemorySegment hdr = arena.allocate(Structs.MSGHDR);
     final MemorySegment iov = arena.allocate(Structs.IOVEC);
     final MemorySegment data;
