@@ -100,6 +100,8 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     private long controlUsed;
 
     private long streamIngested;
+    private static final int PATTERN_SLAB = 64 << 10;
+    private MemorySegment patternSlab; // the synthetic pattern from stream position 0, made on first use
     private volatile boolean stalled;
     private volatile boolean closed;
 
@@ -601,18 +603,32 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         long pos = streamIngested;
         long left = got;
         long inLinear = Math.min(linearCap, left);
-        for (long i = 0; i < inLinear; i++) {
-            linearSlab.set(ValueLayout.JAVA_BYTE, linearAt + i, SyntheticStream.patternByte(pos++));
-        }
+        copyPattern(pos, linearSlab, linearAt, inLinear);
+        pos += inLinear;
         left -= inLinear;
         MemorySegment mem = b.memory();
         for (int f = 0; f < n && left > 0; f++) {
-            long base = b.bufferOffset(taken[f]);
             long l = Math.min(fragSize, left);
-            for (long i = 0; i < l; i++) {
-                mem.set(ValueLayout.JAVA_BYTE, base + i, SyntheticStream.patternByte(pos++));
-            }
+            copyPattern(pos, mem, b.bufferOffset(taken[f]), l);
+            pos += l;
             left -= l;
+        }
+    }
+
+    /** Writes the pattern for stream bytes [pos, pos + len) at {@code dst[at]}, in bulk copies. */
+    private void copyPattern(long pos, MemorySegment dst, long at, long len) {
+        if (patternSlab == null) {
+            patternSlab = Arena.ofAuto().allocate(PATTERN_SLAB + 7);
+            for (int i = 0; i < PATTERN_SLAB + 7; i++) {
+                patternSlab.set(ValueLayout.JAVA_BYTE, i, SyntheticStream.patternByte(i));
+            }
+        }
+        while (len > 0) {
+            long chunk = Math.min(len, PATTERN_SLAB);
+            MemorySegment.copy(patternSlab, pos % 7, dst, at, chunk);
+            pos += chunk;
+            at += chunk;
+            len -= chunk;
         }
     }
 
