@@ -86,6 +86,14 @@ public final class GenlMessageWriter {
         return this;
     }
 
+    /**
+     * The kernel's variable-width {@code uint}: 4 bytes when the value fits in 32 bits, else 8
+     * (its policy accepts both).
+     */
+    public GenlMessageWriter uint(int type, long value) {
+        return (value & 0xFFFF_FFFF_0000_0000L) == 0 ? u32(type, (int) value) : u64(type, value);
+    }
+
     /** A NUL-terminated string ({@code NLA_NUL_STRING} and {@code NLA_STRING} policies accept it). */
     public GenlMessageWriter string(int type, String value) {
         byte[] s = value.getBytes(StandardCharsets.UTF_8);

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 import static dev.devmem.ffm.netlink.NetlinkConstants.*;
 import static dev.devmem.ffm.sys.LinuxConstants.*;
@@ -60,6 +61,7 @@ public final class NetlinkSocket implements AutoCloseable {
     private int seq;
     private final ArrayDeque<NlMessage> notifications = new ArrayDeque<>();
     private volatile boolean closed;
+    private volatile Consumer<NlMessage> tap;
 
     private NetlinkSocket(int fd, int portId, boolean extAck, boolean capAck) {
         this.fd = fd;
@@ -189,7 +191,7 @@ public final class NetlinkSocket implements AutoCloseable {
                 if (d == null) {
                     continue;
                 }
-                for (NlMessage m : NlMessage.split(d, d.length)) {
+                for (NlMessage m : split(d)) {
                     keepIfNotification(m);
                 }
             }
@@ -235,7 +237,7 @@ public final class NetlinkSocket implements AutoCloseable {
             boolean interrupted = false;
             while (true) {
                 byte[] d = receiveDatagram(0, request.operation());
-                for (NlMessage m : NlMessage.split(d, d.length)) {
+                for (NlMessage m : split(d)) {
                     if (m.pid() != portId || m.seq() != mySeq) {
                         keepIfNotification(m);
                         continue;
@@ -274,6 +276,20 @@ public final class NetlinkSocket implements AutoCloseable {
     private static DevmemException fail(GenlRequest request, ExtAck ack, ErrorExplainer explainer) {
         NetlinkFailure f = NetlinkFailure.of(request, ack);
         return f.toException(explainer.explain(f));
+    }
+
+    /** Sees every message this socket receives, before matching (golden-byte capture in tests). */
+    void tap(Consumer<NlMessage> tap) {
+        this.tap = tap;
+    }
+
+    private List<NlMessage> split(byte[] datagram) throws DevmemProtocolException {
+        List<NlMessage> messages = NlMessage.split(datagram, datagram.length);
+        Consumer<NlMessage> t = tap;
+        if (t != null) {
+            messages.forEach(t);
+        }
+        return messages;
     }
 
     private void keepIfNotification(NlMessage m) {

@@ -101,6 +101,10 @@ public final class Syscalls {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle SETNS = downcall("setns",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle IF_NAMETOINDEX = downcall("if_nametoindex",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle IF_INDEXTONAME = downcall("if_indextoname",
+            FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS));
     private static final MethodHandle GETPID = downcall("getpid",
             FunctionDescriptor.of(JAVA_INT));
 
@@ -388,6 +392,38 @@ public final class Syscalls {
             throw rethrow(t);
         }
     }
+
+    /**
+     * The ifindex of interface {@code name} in the calling thread's network namespace, or
+     * {@code -errno} (ENODEV when there is none).
+     */
+    public static int ifNameToIndex(String name) {
+        MemorySegment c = capture();
+        try (Arena arena = Arena.ofConfined()) {
+            int r = (int) IF_NAMETOINDEX.invokeExact(c, arena.allocateFrom(name));
+            return r == 0 ? -errno(c) : r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * The name of interface {@code ifindex} in the calling thread's network namespace, or
+     * {@code null} when there is none (libc: ENXIO).
+     */
+    public static String ifIndexToName(int ifindex) {
+        MemorySegment c = capture();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(IF_NAMESIZE);
+            MemorySegment r = (MemorySegment) IF_INDEXTONAME.invokeExact(c, ifindex, buf);
+            return r.address() == 0 ? null : buf.getString(0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code IF_NAMESIZE}: interface names hold at most 15 bytes plus the NUL. */
+    public static final int IF_NAMESIZE = 16;
 
     public static int getpid() {
         MemorySegment c = capture();
