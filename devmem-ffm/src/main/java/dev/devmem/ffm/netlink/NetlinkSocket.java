@@ -84,6 +84,11 @@ public final class NetlinkSocket implements AutoCloseable {
 
     /** Opens a netlink socket of another protocol that speaks the same framing. */
     public static NetlinkSocket open(int protocol) throws SyscallException {
+        return open(protocol, true, true);
+    }
+
+    /** Opens a socket asking for extended ACKs and capped ACKs or not (tests of older kernels' answers). */
+    static NetlinkSocket open(int protocol, boolean wantExtAck, boolean wantCapAck) throws SyscallException {
         int fd = Syscalls.check(Syscalls.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol), "socket(AF_NETLINK)");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment addr = a.allocate(SOCKADDR_NL_SIZE, 4);
@@ -96,8 +101,8 @@ public final class NetlinkSocket implements AutoCloseable {
             MemorySegment one = a.allocate(ValueLayout.JAVA_INT);
             one.set(ValueLayout.JAVA_INT, 0, 1);
             // Older kernels refuse these (ENOPROTOOPT); errors then come without TLVs or with the payload echoed.
-            boolean ext = Syscalls.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4) == 0;
-            boolean cap = Syscalls.setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4) == 0;
+            boolean ext = wantExtAck && Syscalls.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4) == 0;
+            boolean cap = wantCapAck && Syscalls.setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4) == 0;
             return new NetlinkSocket(fd, port, ext, cap);
         } catch (SyscallException | RuntimeException e) {
             Syscalls.closeQuietly(fd);

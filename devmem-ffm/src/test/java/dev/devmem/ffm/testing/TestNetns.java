@@ -131,11 +131,19 @@ public final class TestNetns implements AutoCloseable {
         return run(cmd.toArray(String[]::new));
     }
 
-    /** Any command inside the namespace ({@code ip netns exec NAME cmd...}); returns the finished process. */
-    public Process exec(String... command) throws IOException {
+    /**
+     * The command line that runs {@code command} inside the namespace ({@code ip netns exec NAME ...},
+     * which also mounts the namespace's own /sys), for a {@link ProcessBuilder}.
+     */
+    public List<String> execCommand(String... command) {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", name));
         cmd.addAll(Arrays.asList(command));
-        return new ProcessBuilder(cmd).redirectErrorStream(false).start();
+        return cmd;
+    }
+
+    /** Runs {@code command} inside the namespace; returns stdout, throws when it fails. */
+    public String exec(String... command) {
+        return run(execCommand(command).toArray(String[]::new));
     }
 
     /** Deletes the namespace (its veths go with it). Idempotent. */
