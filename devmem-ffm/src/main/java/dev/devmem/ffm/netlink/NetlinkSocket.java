@@ -63,7 +63,7 @@ public final class NetlinkSocket implements AutoCloseable {
     private volatile boolean closed;
     private volatile Consumer<NlMessage> tap;
 
-    private NetlinkSocket(int fd, int portId, boolean extAck, boolean capAck) {
+    private NetlinkSocket(int fd, int portId, boolean extAck, boolean capAck, int receiveBuffer) {
         this.fd = fd;
         this.portId = portId;
         this.extAck = extAck;
@@ -73,7 +73,7 @@ public final class NetlinkSocket implements AutoCloseable {
         name = arena.allocate(SOCKADDR_NL_SIZE, 4);
         pollfd = arena.allocate(Structs.POLLFD);
         rxArena = Arena.ofShared();
-        rx = rxArena.allocate(MIN_RECEIVE_BUFFER, 8);
+        rx = rxArena.allocate(receiveBuffer, 8);
         seq = (int) (System.nanoTime() & 0x3FFF_FFFF) | 1;
     }
 
@@ -84,11 +84,12 @@ public final class NetlinkSocket implements AutoCloseable {
 
     /** Opens a netlink socket of another protocol that speaks the same framing. */
     public static NetlinkSocket open(int protocol) throws SyscallException {
-        return open(protocol, true, true);
+        return open(protocol, true, true, MIN_RECEIVE_BUFFER);
     }
 
     /** Opens a socket asking for extended ACKs and capped ACKs or not (tests of older kernels' answers). */
-    static NetlinkSocket open(int protocol, boolean wantExtAck, boolean wantCapAck) throws SyscallException {
+    static NetlinkSocket open(int protocol, boolean wantExtAck, boolean wantCapAck, int receiveBuffer)
+            throws SyscallException {
         int fd = Syscalls.check(Syscalls.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol), "socket(AF_NETLINK)");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment addr = a.allocate(SOCKADDR_NL_SIZE, 4);
@@ -103,7 +104,7 @@ public final class NetlinkSocket implements AutoCloseable {
             // Older kernels refuse these (ENOPROTOOPT); errors then come without TLVs or with the payload echoed.
             boolean ext = wantExtAck && Syscalls.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4) == 0;
             boolean cap = wantCapAck && Syscalls.setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4) == 0;
-            return new NetlinkSocket(fd, port, ext, cap);
+            return new NetlinkSocket(fd, port, ext, cap, receiveBuffer);
         } catch (SyscallException | RuntimeException e) {
             Syscalls.closeQuietly(fd);
             throw e;

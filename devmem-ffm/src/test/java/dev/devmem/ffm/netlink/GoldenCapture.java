@@ -61,7 +61,7 @@ class GoldenCapture {
                         bindRx(va, true, -1));
                 capture(out, "bind-tx-va", "netdev bind-tx on va: EOPNOTSUPP with the driver's text",
                         bindTx(va));
-                try (NetlinkSocket s = NetlinkSocket.open(NETLINK_GENERIC_PROTOCOL, true, false)) {
+                try (NetlinkSocket s = NetlinkSocket.open(NETLINK_GENERIC_PROTOCOL, true, false, NetlinkSocket.MIN_RECEIVE_BUFFER)) {
                     write(out, "bind-rx-ifindex0-uncapped",
                             "netdev bind-rx ifindex 0 on a socket without NETLINK_CAP_ACK: the request echoed",
                             s, bindRx(0, true, 0), false);
