@@ -74,6 +74,36 @@ class NetlinkSocketTest {
     }
 
     @Test
+    void theRestOfAnAbortedDumpIsSkippedByTheNextRequest() throws Exception {
+        // Abort a dump after its first message: what the kernel still sends for it (at least its
+        // DONE, which comes in a datagram of its own) arrives under the old sequence number while
+        // the next request waits for its own reply.
+        GenlRequest allFamilies = new GenlMessageWriter("nlctrl getfamily (dump)", NetlinkConstants.GENL_ID_CTRL,
+                NetlinkConstants.CTRL_CMD_GETFAMILY, 1, GenlFamily.CTRL).build();
+        try (NetlinkSocket s = NetlinkSocket.open()) {
+            RuntimeException abort = new RuntimeException("abort the dump");
+            List<NlMessage> first = new java.util.ArrayList<>();
+            s.tap(m -> {
+                first.add(m);
+                throw abort;
+            });
+            assertThatThrownBy(() -> s.dump(allFamilies)).isSameAs(abort);
+            int abortedSeq = first.getFirst().seq();
+            List<NlMessage> after = new java.util.ArrayList<>();
+            s.tap(after::add);
+            GenlFamily netdev = GenlFamily.resolve(s, FAMILY);
+            s.tap(null);
+            assertThat(netdev.name()).isEqualTo(FAMILY);
+            // Had the old DONE (error 0) been taken for this request's answer, resolve would have
+            // found no reply; it was received and skipped for its sequence number.
+            assertThat(after).as("the aborted dump's DONE arrived during the next request")
+                    .anyMatch(m -> m.seq() == abortedSeq && m.type() == NetlinkConstants.NLMSG_DONE);
+            // and the socket is in step again
+            assertThat(s.dump(allFamilies).size()).isGreaterThan(5);
+        }
+    }
+
+    @Test
     void aDoRequestForADumpOnlyCommandIsRefused() throws Exception {
         try (NetlinkSocket s = NetlinkSocket.open()) {
             GenlFamily f = GenlFamily.resolve(s, FAMILY);
