@@ -10,6 +10,9 @@ import java.util.Optional;
  * A dmabuf bound to rx queues with netdev's bind-rx. It owns the netlink socket the kernel tied the
  * binding to: {@link #close()} closes that socket, which makes the kernel restart the queues without
  * the dmabuf. Fragments already received stay valid until their tokens are released.
+ *
+ * <p>Garbage collection never unbinds: a binding nobody closed stays bound until the process
+ * exits, so memory the NIC is using is never pulled away by the collector.
  */
 public final class NetdevRxBinding implements RxBinding {
     private final BindingSocket socket;

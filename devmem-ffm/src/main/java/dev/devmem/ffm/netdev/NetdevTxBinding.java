@@ -7,7 +7,8 @@ import java.util.Optional;
 
 /**
  * A dmabuf bound for devmem TX with netdev's bind-tx (Linux 6.16+). It owns the netlink socket the
- * binding lives on; closing it removes the id, after which sends that name it fail.
+ * binding lives on; closing it removes the id, after which sends that name it fail. Garbage
+ * collection never unbinds: close it.
  */
 public final class NetdevTxBinding implements TxBinding {
     private final BindingSocket socket;

@@ -42,7 +42,10 @@ import static dev.devmem.ffm.sys.LinuxConstants.*;
  * The fd is {@code O_CLOEXEC}, so a child process cannot keep a binding alive.
  */
 public final class NetlinkSocket implements AutoCloseable {
-    /** Receive buffer size to start with: the kernel's dump parts fit (NLMSG_GOODSIZE is at most 8 KiB). */
+    /**
+     * Receive buffer size to start with. The kernel sizes a dump's parts after the largest buffer
+     * the reader offered, up to 32 KiB, so this gets the fewest datagrams; larger ones grow it.
+     */
     public static final int MIN_RECEIVE_BUFFER = 32 * 1024;
     private static final int DUMP_ATTEMPTS = 4;
 
@@ -178,7 +181,8 @@ public final class NetlinkSocket implements AutoCloseable {
 
     /**
      * The next multicast notification from a joined group, waiting with {@code poll(2)} at most
-     * {@code timeout}; empty when none came. {@code ENOBUFS} means notifications were lost.
+     * {@code timeout}; empty when none came. {@code ENOBUFS} means notifications were lost. The
+     * socket is held while waiting, so keep notifications on a socket of their own.
      */
     public Optional<GenlMessage> receiveNotification(Duration timeout) throws DevmemException {
         long deadline = System.nanoTime() + timeout.toNanos();

@@ -173,6 +173,28 @@ class GoldenBytesTest {
     }
 
     @Test
+    void missingAttributeInsideANestIsNamedThroughMissNest() throws Exception {
+        // bind-rx's check of each queue nest (EINVAL, MISS_NEST + MISS_TYPE) comes after the device
+        // check, which lo and veth fail, so no host here can record it: the ERROR is built from the
+        // recorded capped layout with the two TLVs the kernel's NL_REQ_ATTR_CHECK adds.
+        GenlRequest request = GoldenCapture.bindRx(20, 3, true, 0);
+        byte[] recorded = golden("bind-rx-va").message(0); // 16 hdr + error + 16 echoed hdr, then TLVs
+        byte[] m = Arrays.copyOf(recorded, 36 + 16);
+        Bytes.putI32(m, 0, m.length);
+        Bytes.putI32(m, 16, -Errno.EINVAL.number());
+        Bytes.putU16(m, 36, 8);
+        Bytes.putU16(m, 38, NLMSGERR_ATTR_MISS_TYPE);
+        Bytes.putI32(m, 40, QUEUE_TYPE);
+        Bytes.putU16(m, 44, 8);
+        Bytes.putU16(m, 46, NLMSGERR_ATTR_MISS_NEST);
+        Bytes.putI32(m, 48, 36); // the first queues nest
+        ExtAck a = ExtAck.ofError(NlMessage.of(m));
+        assertThat(a.missingType()).hasValue(QUEUE_TYPE);
+        assertThat(a.missingNest()).hasValue(36);
+        assertThat(NetlinkFailure.of(request, a).missingAttribute()).contains("dmabuf.queues[0].type");
+    }
+
+    @Test
     void bindRxOnVethIsOnlyAnOffset() throws Exception {
         ExtAck a = ExtAck.ofError(msg(golden("bind-rx-va"), 0));
         assertThat(a.errno()).isEqualTo(Errno.EOPNOTSUPP);
