@@ -245,6 +245,22 @@ class NetdevQueryTest {
                 .allSatisfy(n -> assertThat(n.cmd()).isEqualTo(NetdevSpec.CMD_DEV_ADD_NTF));
     }
 
+    @Test
+    void queriesAndSubscriptionsGiveBackTheirSockets() throws Exception {
+        ns.call(() -> {
+            long before = NetdevBindTest.openSockets();
+            for (int i = 0; i < 5; i++) {
+                try (Netdev netdev = Netdev.open(); NetdevNotifications n = netdev.subscribe(NetdevSpec.GROUP_PAGE_POOL)) {
+                    assertThat(NetdevBindTest.openSockets()).isEqualTo(before + 2);
+                    netdev.devices();
+                    assertThatThrownBy(() -> netdev.device(999)).isInstanceOf(NetlinkException.class);
+                }
+            }
+            assertThat(NetdevBindTest.openSockets()).isEqualTo(before);
+            return null;
+        });
+    }
+
     private static boolean added(List<NetdevNotification> seen, int ifindex) {
         return seen.stream().anyMatch(n -> n.kind() == NetdevNotification.Kind.DEV_ADD
                 && n.device().map(NetdevDevice::ifindex).orElse(-1) == ifindex);
