@@ -4,7 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
-/** Host-order (netlink is host-endian) integer access to byte arrays, and hex for tests and messages. */
+/** Host-order (netlink is host-endian) integer access to byte arrays. */
 final class Bytes {
     private Bytes() {
     }
@@ -35,13 +35,5 @@ final class Bytes {
 
     static void putI64(byte[] b, int off, long v) {
         U64.set(b, off, v);
-    }
-
-    static String hex(byte[] b, int off, int len) {
-        StringBuilder sb = new StringBuilder(len * 2);
-        for (int i = off; i < off + len; i++) {
-            sb.append(Character.forDigit((b[i] >> 4) & 0xF, 16)).append(Character.forDigit(b[i] & 0xF, 16));
-        }
-        return sb.toString();
     }
 }
