@@ -1,7 +1,6 @@
 package dev.devmem.ffm.linux;
 
 import dev.devmem.api.DevmemException;
-import dev.devmem.api.DevmemUnsupportedException;
 import dev.devmem.api.Errno;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.SyscallException;
@@ -28,11 +27,10 @@ import java.util.Optional;
  * The real kernel as a devmem backend: TCP sockets through FFM system calls, received through the
  * shared {@link DevmemSocketImpl} engine.
  *
- * <p>Binding a dmabuf to NIC queues (netlink {@code netdev bind-rx}/{@code bind-tx}) is not wired
- * into this class yet; until it is, {@link #bindRx} and {@link #bindTx} throw
- * {@link DevmemUnsupportedException}. Sockets work regardless: on a flow that no devmem queue
- * receives (loopback, any ordinary NIC) the kernel returns plain data, which arrives as HOST
- * fragments.
+ * <p>Bindings go through netlink ({@code netdev bind-rx}/{@code bind-tx}) with a dmabuf from one of
+ * the exporters ({@link dev.devmem.ffm.dmabuf.DmabufExporters}). Sockets work regardless of
+ * bindings: on a flow that no devmem queue receives (loopback, any ordinary NIC) the kernel returns
+ * plain data, which arrives as HOST fragments.
  */
 public final class LinuxBackend implements DevmemBackend {
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(30);
@@ -78,14 +76,22 @@ public final class LinuxBackend implements DevmemBackend {
         return options;
     }
 
+    /**
+     * Exports the spec's dmabuf (udmabuf, dma-heap, CUDA, or the caller's fd) and binds it with netdev
+     * bind-rx in the calling thread's network namespace. Needs CAP_NET_ADMIN. The returned binding owns
+     * its netlink socket and the exported dmabuf; closing it unbinds, then frees the dmabuf.
+     */
     @Override
     public RxBinding bindRx(RxBindingSpec spec) throws DevmemException {
-        throw new DevmemUnsupportedException("netdev bind-rx", null, "netdev binding not wired yet");
+        Objects.requireNonNull(spec, "spec");
+        return LinuxBindings.bindRx(spec);
     }
 
+    /** Like {@link #bindRx}, for devmem TX (netdev bind-tx, Linux 6.16+). */
     @Override
     public TxBinding bindTx(TxBindingSpec spec) throws DevmemException {
-        throw new DevmemUnsupportedException("netdev bind-tx", null, "netdev binding not wired yet");
+        Objects.requireNonNull(spec, "spec");
+        return LinuxBindings.bindTx(spec);
     }
 
     /** An AF_INET or AF_INET6 listener (per the address) with SO_REUSEADDR, non-blocking. */
