@@ -1,11 +1,7 @@
 package dev.devmem.ffm.linux;
 
-import dev.devmem.api.DevmemUnsupportedException;
-import dev.devmem.api.DmabufSource;
 import dev.devmem.api.Errno;
-import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.SyscallException;
-import dev.devmem.api.TxBindingSpec;
 import dev.devmem.api.spi.BackendAvailability;
 import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
@@ -23,7 +19,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
 
@@ -107,16 +102,6 @@ class LinuxBackendTest {
         l.close();
         assertThatThrownBy(l::accept).isInstanceOfSatisfying(SyscallException.class,
                 e -> assertThat(e.errno()).isEqualTo(Errno.EBADF));
-    }
-
-    @Test
-    void bindingIsNotWiredYet() {
-        assertThatThrownBy(() -> backend.bindRx(new RxBindingSpec("eth0", List.of(0), DmabufSource.udmabuf(1 << 20))))
-                .isInstanceOf(DevmemUnsupportedException.class)
-                .hasMessage("netdev binding not wired yet");
-        assertThatThrownBy(() -> backend.bindTx(new TxBindingSpec("eth0", DmabufSource.udmabuf(1 << 20))))
-                .isInstanceOf(DevmemUnsupportedException.class)
-                .hasMessage("netdev binding not wired yet");
     }
 
     /** Checked against the kernel's own build config, an independent witness of CONFIG_NET_DEVMEM. */
