@@ -1,0 +1,463 @@
+package dev.devmem.reactor;
+
+import dev.devmem.api.DevmemFrag;
+import dev.devmem.api.DmabufSource;
+import dev.devmem.api.RxBindingSpec;
+import dev.devmem.api.spi.DevmemBackend;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * Receives devmem TCP as Reactor streams. An immutable configuration in the style of reactor-netty's
+ * {@code TcpServer}: every {@code with}-style setter checks its argument, copies the configuration and
+ * returns the copy; defaults live in {@link Defaults}.
+ *
+ * <pre>{@code
+ * DevmemReceiver receiver = DevmemReceiver.create(backend)
+ *         .interfaceName("eth1").rxQueues(15).dmabuf(DmabufSource.udmabuf(64 << 20))
+ *         .meterRegistry(registry);
+ * receiver.receiveOne(new InetSocketAddress(5201))
+ *         .doOnNext(frag -> { consume(frag); frag.release(); })
+ *         .blockLast();
+ * }</pre>
+ *
+ * <p>Nothing happens until a subscription. Subscribing acquires, in order, the {@linkplain #nicSetup
+ * NIC setup}, the rx binding (when {@linkplain #interfaceName an interface} is configured) and the
+ * listener or connected socket, on a setup thread (never a Reactor or I/O thread, as binding and
+ * connecting block). Cancel, complete and error release all of it in reverse order, once: sockets are
+ * closed (the kernel takes back every token still outstanding), then the binding, then the NIC setup.
+ *
+ * <p>The library owns read pacing: reading happens only with downstream demand and token credit, and
+ * no option can bypass the {@linkplain #tokenBudget token budget}.
+ */
+public final class DevmemReceiver {
+
+    /** The defaults, in one place. */
+    public static final class Defaults {
+        /** Frag size used to derive the token budget from the dmabuf size: a page, the largest devmem frag. */
+        public static final int FRAG_SIZE = 4096;
+        /** At most this many frags per recvmsg. */
+        public static final int BATCH_SIZE = 256;
+        public static final int IO_THREADS = 1;
+        public static final int BACKLOG = 128;
+        /** Released tokens reach the kernel at most this long after their release, when no batch fills first. */
+        public static final Duration RELEASE_FLUSH_DELAY = Duration.ofMillis(10);
+        /** After termination, frags already delivered stay valid this long at most unless released. */
+        public static final Duration CLOSE_GRACE_PERIOD = Duration.ofSeconds(2);
+
+        private Defaults() {
+        }
+    }
+
+    private final DevmemBackend backend;
+    private final String interfaceName;
+    private final List<Integer> rxQueues;
+    private final DmabufSource dmabuf;
+    private final int fragSize;
+    private final int tokenBudget;
+    private final int batchSize;
+    private final int ioThreads;
+    private final DevmemLoops loops;
+    private final Duration releaseFlushDelay;
+    private final Duration closeGracePeriod;
+    private final MeterRegistry meterRegistry;
+    private final Scheduler timer;
+    private final NicSetup nicSetup;
+    private final int backlog;
+
+    private DevmemReceiver(Builder b) {
+        backend = b.backend;
+        interfaceName = b.interfaceName;
+        rxQueues = b.rxQueues;
+        dmabuf = b.dmabuf;
+        fragSize = b.fragSize;
+        tokenBudget = b.tokenBudget;
+        batchSize = b.batchSize;
+        ioThreads = b.ioThreads;
+        loops = b.loops;
+        releaseFlushDelay = b.releaseFlushDelay;
+        closeGracePeriod = b.closeGracePeriod;
+        meterRegistry = b.meterRegistry;
+        timer = b.timer;
+        nicSetup = b.nicSetup;
+        backlog = b.backlog;
+    }
+
+    /** A receiver on {@code backend} with every default: no binding, no NIC setup, no metrics. */
+    public static DevmemReceiver create(DevmemBackend backend) {
+        Builder b = new Builder();
+        b.backend = Objects.requireNonNull(backend, "backend");
+        return new DevmemReceiver(b);
+    }
+
+    // ------------------------------------------------------------------ options
+
+    /** The netdev to bind rx queues of; with {@link #dmabuf} and {@link #rxQueues}, subscribing binds. */
+    public DevmemReceiver interfaceName(String interfaceName) {
+        Objects.requireNonNull(interfaceName, "interfaceName");
+        if (interfaceName.isBlank()) {
+            throw new IllegalArgumentException("interfaceName is blank");
+        }
+        return with(b -> b.interfaceName = interfaceName);
+    }
+
+    /** The rx queues to bind (those the flows are steered to). */
+    public DevmemReceiver rxQueues(Integer... queues) {
+        Objects.requireNonNull(queues, "queues");
+        List<Integer> q = List.copyOf(Arrays.asList(queues));
+        if (q.isEmpty()) {
+            throw new IllegalArgumentException("at least one rx queue");
+        }
+        return with(b -> b.rxQueues = q);
+    }
+
+    /** The device memory to bind. */
+    public DevmemReceiver dmabuf(DmabufSource dmabuf) {
+        Objects.requireNonNull(dmabuf, "dmabuf");
+        return with(b -> b.dmabuf = dmabuf);
+    }
+
+    /** Binding, rx queues and dmabuf at once. */
+    public DevmemReceiver binding(RxBindingSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        return with(b -> {
+            b.interfaceName = spec.interfaceName();
+            b.rxQueues = spec.rxQueues();
+            b.dmabuf = spec.dmabuf();
+        });
+    }
+
+    /** Receive without binding (flows already steered to a queue bound elsewhere, or plain TCP). */
+    public DevmemReceiver noBinding() {
+        return with(b -> {
+            b.interfaceName = null;
+            b.rxQueues = List.of();
+            b.dmabuf = null;
+        });
+    }
+
+    /** The frag size the default token budget is derived with (dmabuf size / frag size). */
+    public DevmemReceiver fragSize(int bytes) {
+        if (bytes < 1) {
+            throw new IllegalArgumentException("fragSize must be >= 1, was " + bytes);
+        }
+        return with(b -> b.fragSize = bytes);
+    }
+
+    /**
+     * The most frags a connection may hold outstanding (delivered, not yet released). Reading stops
+     * at the budget. It may not exceed what the dmabuf holds (dmabuf size / frag size). Default: that
+     * pool less a quarter (and at least one DONTNEED batch) of headroom; 1024 without a binding.
+     */
+    public DevmemReceiver tokenBudget(int frags) {
+        if (frags < 1) {
+            throw new IllegalArgumentException("tokenBudget must be >= 1, was " + frags);
+        }
+        return with(b -> b.tokenBudget = frags);
+    }
+
+    /** The most frags one recvmsg may return. */
+    public DevmemReceiver batchSize(int frags) {
+        if (frags < 1 || frags > 65536) {
+            throw new IllegalArgumentException("batchSize must be in [1, 65536], was " + frags);
+        }
+        return with(b -> b.batchSize = frags);
+    }
+
+    /** I/O loop threads per subscription, when no {@link #loops shared loops} are set. */
+    public DevmemReceiver ioThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("ioThreads must be >= 1, was " + threads);
+        }
+        return with(b -> b.ioThreads = threads);
+    }
+
+    /** Runs connections on these loops (shared, owned by the caller) instead of per-subscription ones. */
+    public DevmemReceiver loops(DevmemLoops loops) {
+        Objects.requireNonNull(loops, "loops");
+        if (loops.backend() != backend) {
+            throw new IllegalArgumentException("loops of another backend");
+        }
+        return with(b -> b.loops = loops);
+    }
+
+    /**
+     * The longest a released token waits before the I/O loop returns it to the kernel, when no full
+     * DONTNEED batch sends it first. Zero: flush on every release (one DONTNEED call each; slow).
+     */
+    public DevmemReceiver releaseFlushDelay(Duration delay) {
+        Objects.requireNonNull(delay, "delay");
+        if (delay.isNegative()) {
+            throw new IllegalArgumentException("releaseFlushDelay is negative");
+        }
+        return with(b -> b.releaseFlushDelay = delay);
+    }
+
+    /**
+     * After a receive terminates, how long frags already delivered stay valid while unreleased. The
+     * socket closes as soon as every frag is released, or when this period ends (then the kernel
+     * reclaims what is left, counted as reclaimed).
+     */
+    public DevmemReceiver closeGracePeriod(Duration grace) {
+        Objects.requireNonNull(grace, "grace");
+        if (grace.isNegative()) {
+            throw new IllegalArgumentException("closeGracePeriod is negative");
+        }
+        return with(b -> b.closeGracePeriod = grace);
+    }
+
+    /** Records {@link DevmemMeters} there. */
+    public DevmemReceiver meterRegistry(MeterRegistry registry) {
+        Objects.requireNonNull(registry, "registry");
+        return with(b -> b.meterRegistry = registry);
+    }
+
+    /**
+     * The scheduler for the release-flush and grace timers (default {@code Schedulers.parallel()}).
+     * Timer tasks only set a flag and wake the loop; tests pass a virtual-time scheduler.
+     */
+    public DevmemReceiver timer(Scheduler timer) {
+        Objects.requireNonNull(timer, "timer");
+        return with(b -> b.timer = timer);
+    }
+
+    /** NIC preparation applied before binding and undone after it (default: none). */
+    public DevmemReceiver nicSetup(NicSetup setup) {
+        Objects.requireNonNull(setup, "setup");
+        return with(b -> b.nicSetup = setup);
+    }
+
+    public DevmemReceiver backlog(int backlog) {
+        if (backlog < 1) {
+            throw new IllegalArgumentException("backlog must be >= 1, was " + backlog);
+        }
+        return with(b -> b.backlog = backlog);
+    }
+
+    // ------------------------------------------------------------------ getters
+
+    public DevmemBackend backend() {
+        return backend;
+    }
+
+    public String interfaceName() {
+        return interfaceName;
+    }
+
+    public List<Integer> rxQueues() {
+        return rxQueues;
+    }
+
+    public DmabufSource dmabuf() {
+        return dmabuf;
+    }
+
+    public int fragSize() {
+        return fragSize;
+    }
+
+    /** The configured budget, or 0 when it is derived at subscription from the binding. */
+    public int tokenBudget() {
+        return tokenBudget;
+    }
+
+    public int batchSize() {
+        return batchSize;
+    }
+
+    public int ioThreads() {
+        return ioThreads;
+    }
+
+    public DevmemLoops loops() {
+        return loops;
+    }
+
+    public Duration releaseFlushDelay() {
+        return releaseFlushDelay;
+    }
+
+    public Duration closeGracePeriod() {
+        return closeGracePeriod;
+    }
+
+    public MeterRegistry meterRegistry() {
+        return meterRegistry;
+    }
+
+    public Scheduler timer() {
+        return timer;
+    }
+
+    public NicSetup nicSetup() {
+        return nicSetup;
+    }
+
+    public int backlog() {
+        return backlog;
+    }
+
+    /** What subscribing binds, or {@code null} when nothing is configured to bind. */
+    public RxBindingSpec bindingSpec() {
+        if (interfaceName == null && dmabuf == null && rxQueues.isEmpty()) {
+            return null;
+        }
+        if (interfaceName == null || dmabuf == null || rxQueues.isEmpty()) {
+            throw new IllegalStateException("binding needs interfaceName, rxQueues and dmabuf; have interface "
+                    + interfaceName + ", queues " + rxQueues + ", dmabuf " + dmabuf);
+        }
+        return new RxBindingSpec(interfaceName, rxQueues, dmabuf);
+    }
+
+    // ------------------------------------------------------------------ streams
+
+    /**
+     * Listens on {@code local} and emits each accepted connection (one accept per unit of demand).
+     * Connections live within this subscription: when it ends, connections still open are closed
+     * (their receive subscribers get an error), then the listener, the binding and the NIC setup.
+     */
+    public Flux<DevmemConnection> listen(InetSocketAddress local) {
+        Objects.requireNonNull(local, "local");
+        return Flux.usingWhen(acquire(local, null),
+                scope -> new Listen(scope, Long.MAX_VALUE),
+                scope -> end(scope),
+                (scope, error) -> end(scope),
+                scope -> end(scope));
+    }
+
+    /**
+     * Connects to {@code remote} (after the NIC setup and the binding) and emits the connection. The
+     * connection holds the binding until it closes: when its receive terminates and its frags are
+     * released, or when it is {@linkplain DevmemConnection#dispose() disposed}.
+     */
+    public Mono<DevmemConnection> connect(InetSocketAddress remote) {
+        Objects.requireNonNull(remote, "remote");
+        return acquire(null, remote)
+                .map(scope -> {
+                    Connection c = scope.newConnection(scope.takeConnected());
+                    c.loop.register(c);
+                    scope.releaseRoot(false, null);
+                    return (DevmemConnection) c;
+                })
+                .doOnDiscard(DevmemConnection.class, DevmemConnection::dispose);
+    }
+
+    /**
+     * The common case in one call: bind, accept one connection on {@code local}, stream its frags.
+     * Everything (NIC setup, binding, listener, socket) belongs to this one subscription.
+     */
+    public Flux<DevmemFrag> receiveOne(InetSocketAddress local) {
+        return receiveOne(local, Connection.identity());
+    }
+
+    /**
+     * {@link #receiveOne(InetSocketAddress)} through {@code handler}, with the frag-releasing discard
+     * hook in the context of the handler's operators (see {@link DevmemConnection#receive(Function)}).
+     */
+    public <T> Flux<T> receiveOne(InetSocketAddress local,
+                                  Function<? super Flux<DevmemFrag>, ? extends Publisher<T>> handler) {
+        Objects.requireNonNull(local, "local");
+        Objects.requireNonNull(handler, "handler");
+        return Flux.usingWhen(acquire(local, null),
+                scope -> new Listen(scope, 1).concatMap(c -> c.receive(handler)),
+                scope -> end(scope),
+                (scope, error) -> end(scope),
+                scope -> end(scope));
+    }
+
+    private static Mono<Void> end(Scope scope) {
+        return Mono.fromRunnable(() -> scope.releaseRoot(true,
+                new java.util.concurrent.CancellationException("the devmem receiver subscription ended")));
+    }
+
+    /**
+     * The scope, opened on a setup thread. If the subscriber cancels while it is being opened, it is
+     * released as soon as it is open: it is never lost.
+     */
+    private Mono<Scope> acquire(InetSocketAddress local, InetSocketAddress remote) {
+        return Mono.<Scope>create(sink -> {
+            AtomicInteger state = new AtomicInteger(); // 0 opening, 1 cancelled, 2 handed over
+            sink.onCancel(() -> state.compareAndSet(0, 1));
+            Scope.SETUP.execute(() -> {
+                Scope s;
+                try {
+                    s = Scope.open(this, local, remote);
+                } catch (Throwable t) {
+                    sink.error(t);
+                    return;
+                }
+                if (state.compareAndSet(0, 2)) {
+                    sink.success(s);
+                } else {
+                    s.releaseRoot(true, new java.util.concurrent.CancellationException("cancelled while opening"));
+                }
+            });
+        }).doOnDiscard(Scope.class, s -> s.releaseRoot(true,
+                new java.util.concurrent.CancellationException("cancelled while opening")));
+    }
+
+    private DevmemReceiver with(java.util.function.Consumer<Builder> change) {
+        Builder b = new Builder(this);
+        change.accept(b);
+        return new DevmemReceiver(b);
+    }
+
+    @Override
+    public String toString() {
+        return "DevmemReceiver{backend=" + backend.name() + ", interface=" + interfaceName + ", queues=" + rxQueues
+                + ", dmabuf=" + dmabuf + ", fragSize=" + fragSize + ", tokenBudget="
+                + (tokenBudget == 0 ? "derived" : tokenBudget) + ", batchSize=" + batchSize + ", ioThreads="
+                + ioThreads + ", releaseFlushDelay=" + releaseFlushDelay + ", closeGracePeriod=" + closeGracePeriod
+                + ", metrics=" + (meterRegistry != null) + ", nicSetup=" + nicSetup + '}';
+    }
+
+    private static final class Builder {
+        DevmemBackend backend;
+        String interfaceName;
+        List<Integer> rxQueues = List.of();
+        DmabufSource dmabuf;
+        int fragSize = Defaults.FRAG_SIZE;
+        int tokenBudget;
+        int batchSize = Defaults.BATCH_SIZE;
+        int ioThreads = Defaults.IO_THREADS;
+        DevmemLoops loops;
+        Duration releaseFlushDelay = Defaults.RELEASE_FLUSH_DELAY;
+        Duration closeGracePeriod = Defaults.CLOSE_GRACE_PERIOD;
+        MeterRegistry meterRegistry;
+        Scheduler timer;
+        NicSetup nicSetup = NicSetup.none();
+        int backlog = Defaults.BACKLOG;
+
+        Builder() {
+        }
+
+        Builder(DevmemReceiver r) {
+            backend = r.backend;
+            interfaceName = r.interfaceName;
+            rxQueues = r.rxQueues;
+            dmabuf = r.dmabuf;
+            fragSize = r.fragSize;
+            tokenBudget = r.tokenBudget;
+            batchSize = r.batchSize;
+            ioThreads = r.ioThreads;
+            loops = r.loops;
+            releaseFlushDelay = r.releaseFlushDelay;
+            closeGracePeriod = r.closeGracePeriod;
+            meterRegistry = r.meterRegistry;
+            timer = r.timer;
+            nicSetup = r.nicSetup;
+            backlog = r.backlog;
+        }
+    }
+}

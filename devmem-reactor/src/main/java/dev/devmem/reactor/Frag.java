@@ -1,0 +1,106 @@
+package dev.devmem.reactor;
+
+import dev.devmem.api.DevmemException;
+import dev.devmem.api.DevmemFrag;
+import dev.devmem.api.FragKind;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/** One frag of a {@link Connection}; {@link #release()} wins once through a CAS. */
+final class Frag implements DevmemFrag, Releasable {
+    private static final FragKind[] KINDS = FragKind.values();
+    private static final VarHandle RELEASED;
+
+    static {
+        try {
+            RELEASED = MethodHandles.lookup().findVarHandle(Frag.class, "released", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final Connection connection;
+    private final MemorySegment memory;
+    private final long offset;
+    private final long streamPosition;
+    private final int length;
+    private final int dmabufId;
+    private final int key;
+    private final byte kind;
+    private volatile int released;
+
+    Frag(Connection connection, byte kind, int dmabufId, long offset, int length, long streamPosition, int key,
+         MemorySegment memory) {
+        this.connection = connection;
+        this.kind = kind;
+        this.dmabufId = dmabufId;
+        this.offset = offset;
+        this.length = length;
+        this.streamPosition = streamPosition;
+        this.key = key;
+        this.memory = memory;
+    }
+
+    @Override
+    public FragKind kind() {
+        return KINDS[kind];
+    }
+
+    @Override
+    public int dmabufId() {
+        return dmabufId;
+    }
+
+    @Override
+    public long offset() {
+        return offset;
+    }
+
+    @Override
+    public int length() {
+        return length;
+    }
+
+    @Override
+    public long streamPosition() {
+        return streamPosition;
+    }
+
+    @Override
+    public void release() {
+        if (released == 0 && RELEASED.compareAndSet(this, 0, 1)) {
+            connection.released(this);
+        }
+    }
+
+    @Override
+    public boolean isReleased() {
+        return released != 0;
+    }
+
+    @Override
+    public boolean isHostReadable() {
+        return memory != null;
+    }
+
+    @Override
+    public MemorySegment segment() {
+        if (memory == null) {
+            throw new UnsupportedOperationException("frag is in device memory that is not host-mappable: " + this);
+        }
+        return memory.asSlice(offset, length).asReadOnly();
+    }
+
+    @Override
+    public void handBack(Connection c) throws DevmemException {
+        c.handBack(KINDS[kind], key);
+    }
+
+    @Override
+    public String toString() {
+        return "DevmemFrag{" + KINDS[kind] + ", dmabuf " + dmabufId + ", offset " + offset + ", length " + length
+                + ", stream " + streamPosition + (released != 0 ? ", released" : "") + '}';
+    }
+}

@@ -1,0 +1,151 @@
+package dev.devmem.reactor;
+
+import dev.devmem.api.FragKind;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.util.Collections;
+import java.util.Locale;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The recorder behind {@link DevmemMeters}: meters resolved once per registry and cached, gauges
+ * backed by atomics. Every method is cheap and allocation-free; the no-registry instance does nothing.
+ */
+final class Metrics {
+    static final Metrics NOOP = new Metrics(null);
+
+    private static final Map<MeterRegistry, Metrics> CACHE = Collections.synchronizedMap(new WeakHashMap<>());
+    private static final FragKind[] KINDS = FragKind.values();
+
+    private final boolean enabled;
+    private final Counter[] bytes;
+    private final Counter[] frags;
+    private final DistributionSummary batch;
+    private final Counter returned;
+    private final Counter reclaimed;
+    private final Counter dontneedCalls;
+    private final DistributionSummary dontneedTokens;
+    private final Counter stallDemand;
+    private final Counter stallTokens;
+    final AtomicLong outstanding = new AtomicLong();
+    final AtomicLong bindings = new AtomicLong();
+    final AtomicLong connections = new AtomicLong();
+
+    static Metrics of(MeterRegistry registry) {
+        return registry == null ? NOOP : CACHE.computeIfAbsent(registry, Metrics::new);
+    }
+
+    private Metrics(MeterRegistry r) {
+        enabled = r != null;
+        bytes = new Counter[KINDS.length];
+        frags = new Counter[KINDS.length];
+        if (r == null) {
+            batch = null;
+            returned = reclaimed = dontneedCalls = stallDemand = stallTokens = null;
+            dontneedTokens = null;
+            return;
+        }
+        for (FragKind k : KINDS) {
+            String tag = k.name().toLowerCase(Locale.ROOT);
+            bytes[k.ordinal()] = Counter.builder(DevmemMeters.RECEIVED_BYTES.getName())
+                    .baseUnit("bytes").tag(DevmemMeters.Tags.KIND.asString(), tag)
+                    .description("Bytes received, by frag kind").register(r);
+            frags[k.ordinal()] = Counter.builder(DevmemMeters.RECEIVED_FRAGS.getName())
+                    .baseUnit("frags").tag(DevmemMeters.Tags.KIND.asString(), tag)
+                    .description("Frags received, by frag kind").register(r);
+        }
+        batch = DistributionSummary.builder(DevmemMeters.RECEIVE_BATCH_FRAGS.getName()).baseUnit("frags")
+                .description("Frags returned by one recvmsg").register(r);
+        returned = Counter.builder(DevmemMeters.RETURNED_FRAGS.getName()).baseUnit("frags")
+                .description("Frags handed back to the socket").register(r);
+        reclaimed = Counter.builder(DevmemMeters.RECLAIMED_FRAGS.getName()).baseUnit("frags")
+                .description("Frags never released, reclaimed by closing their socket").register(r);
+        dontneedCalls = Counter.builder(DevmemMeters.DONTNEED_CALLS.getName()).baseUnit("calls")
+                .description("SO_DEVMEM_DONTNEED calls").register(r);
+        dontneedTokens = DistributionSummary.builder(DevmemMeters.DONTNEED_TOKENS.getName()).baseUnit("tokens")
+                .description("Tokens freed per SO_DEVMEM_DONTNEED call").register(r);
+        String reason = DevmemMeters.Tags.REASON.asString();
+        stallDemand = Counter.builder(DevmemMeters.STALLS.getName())
+                .tag(reason, DevmemMeters.StallReason.DEMAND.tagValue())
+                .description("Times reading stopped, by reason").register(r);
+        stallTokens = Counter.builder(DevmemMeters.STALLS.getName())
+                .tag(reason, DevmemMeters.StallReason.TOKENS.tagValue())
+                .description("Times reading stopped, by reason").register(r);
+        Gauge.builder(DevmemMeters.TOKENS_OUTSTANDING.getName(), outstanding, AtomicLong::get).baseUnit("frags")
+                .description("Frags delivered and not yet handed back").register(r);
+        Gauge.builder(DevmemMeters.BINDINGS_ACTIVE.getName(), bindings, AtomicLong::get).baseUnit("bindings")
+                .description("Rx bindings held").register(r);
+        Gauge.builder(DevmemMeters.CONNECTIONS_ACTIVE.getName(), connections, AtomicLong::get)
+                .baseUnit("connections").description("Open connections").register(r);
+    }
+
+    boolean enabled() {
+        return enabled;
+    }
+
+    /** One receive's worth: {@code fragsByKind}/{@code bytesByKind} indexed by kind ordinal. */
+    void received(int n, int[] fragsByKind, long[] bytesByKind) {
+        if (!enabled) {
+            return;
+        }
+        batch.record(n);
+        for (int k = 0; k < KINDS.length; k++) {
+            if (fragsByKind[k] != 0) {
+                frags[k].increment(fragsByKind[k]);
+                bytes[k].increment(bytesByKind[k]);
+            }
+        }
+    }
+
+    void outstandingDelta(long delta) {
+        if (enabled && delta != 0) {
+            outstanding.addAndGet(delta);
+        }
+    }
+
+    void returned(long n) {
+        if (enabled && n != 0) {
+            returned.increment(n);
+        }
+    }
+
+    void reclaimed(long n) {
+        if (enabled && n != 0) {
+            reclaimed.increment(n);
+        }
+    }
+
+    void dontneed(long calls, long tokens) {
+        if (!enabled || calls <= 0) {
+            return;
+        }
+        dontneedCalls.increment(calls);
+        double mean = (double) tokens / calls;
+        for (long i = 0; i < calls; i++) {
+            dontneedTokens.record(mean);
+        }
+    }
+
+    void stall(DevmemMeters.StallReason reason) {
+        if (enabled) {
+            (reason == DevmemMeters.StallReason.DEMAND ? stallDemand : stallTokens).increment();
+        }
+    }
+
+    void bindings(int delta) {
+        if (enabled) {
+            bindings.addAndGet(delta);
+        }
+    }
+
+    void connections(int delta) {
+        if (enabled) {
+            connections.addAndGet(delta);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package dev.devmem.reactor;
+
+import dev.devmem.api.DevmemException;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Optional NIC-side preparation a receiver applies before it binds: header split on, hds-thresh 0,
+ * an RSS context, a flow rule steering the flow to the bound rx queues. Applied first when a
+ * {@link DevmemReceiver} subscription starts and undone last when it ends (after the socket and the
+ * binding are closed). The default, {@link #none()}, does nothing: the NIC is assumed ready, e.g.
+ * prepared by an orchestrator that holds CAP_NET_ADMIN.
+ *
+ * <p>Implementations are called on a dedicated setup thread, never on a Reactor scheduler or an I/O
+ * loop thread, so they may block (netlink, ioctl).
+ */
+@FunctionalInterface
+public interface NicSetup {
+
+    /**
+     * Prepares the NIC for {@code target} and returns how to undo exactly that. If it throws, nothing
+     * must be left applied (roll back partial work before throwing).
+     */
+    Undo apply(Target target) throws DevmemException;
+
+    /** Reverts one successful {@link #apply}. Called at most once. */
+    @FunctionalInterface
+    interface Undo {
+        void undo() throws DevmemException;
+    }
+
+    /**
+     * What the receiver is about to bind and receive.
+     *
+     * @param interfaceName the netdev, or {@code null} when the receiver does not bind
+     * @param rxQueues      the rx queues the binding will cover (empty when it does not bind)
+     * @param local         the listen address (server side), or {@code null} (client side)
+     * @param remote        the address connected to (client side), or {@code null} (server side)
+     */
+    record Target(String interfaceName, List<Integer> rxQueues, InetSocketAddress local, InetSocketAddress remote) {
+        public Target {
+            rxQueues = List.copyOf(Objects.requireNonNull(rxQueues, "rxQueues"));
+        }
+    }
+
+    /** Does nothing; its undo does nothing. */
+    static NicSetup none() {
+        return NoNicSetup.INSTANCE;
+    }
+}
+
+enum NoNicSetup implements NicSetup, NicSetup.Undo {
+    INSTANCE;
+
+    @Override
+    public Undo apply(Target target) {
+        return this;
+    }
+
+    @Override
+    public void undo() {
+    }
+
+    @Override
+    public String toString() {
+        return "NicSetup.none()";
+    }
+}
