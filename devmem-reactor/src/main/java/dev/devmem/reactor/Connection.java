@@ -42,9 +42,10 @@ import java.util.function.Function;
  * {@code min(demand, credit, batchSize)} frags: so at most {@code n} onNext for {@code request(n)},
  * and never more than {@code budget} frags outstanding, with no internal queue of frags.
  *
- * <p>Release batching. Released frags are handed back to the socket (which flushes by itself when a
- * kernel DONTNEED batch is full); the loop makes the socket flush the rest when the release flush
- * delay has passed since the first unflushed release, and at close.
+ * <p>Release batching. Released frags are handed back to the socket, which sends a DONTNEED by itself
+ * whenever a kernel batch is full. The loop makes it flush the rest once releases pause for the
+ * release flush delay, at the latest {@code RELEASE_FLUSH_MAX_AGE_FACTOR} delays after the first
+ * unflushed release, and at close. A timer task only sets a flag and wakes the loop.
  */
 final class Connection extends Channel implements DevmemConnection, Subscription {
     private static final Logger log = Loggers.getLogger(Connection.class);
@@ -88,6 +89,7 @@ final class Connection extends Channel implements DevmemConnection, Subscription
     private final int budget;
     private final int resumeThreshold;
     private final long flushDelayNanos;
+    private final long flushMaxAgeNanos;
     private final long graceNanos;
     private final InetSocketAddress local;
     private final InetSocketAddress remote;
@@ -137,6 +139,10 @@ final class Connection extends Channel implements DevmemConnection, Subscription
     private long recvCalls;
     private long maxOutstanding;
     private long gaugeDelta;
+    /** Frags handed back since the loop last made the socket flush (some may have gone in full batches). */
+    private long handedSinceFlush;
+    private long firstUnflushedAt;
+    private long lastReleaseActivity = Long.MIN_VALUE / 2;
 
     Connection(DevmemSocket socket, Scope scope, IoLoop loop) {
         this.socket = socket;
@@ -147,6 +153,7 @@ final class Connection extends Channel implements DevmemConnection, Subscription
         this.budget = scope.budget;
         this.resumeThreshold = Math.max(1, Math.min(scope.batchSize, budget / 4));
         this.flushDelayNanos = scope.config.releaseFlushDelay().toNanos();
+        this.flushMaxAgeNanos = flushDelayNanos * DevmemReceiver.Defaults.RELEASE_FLUSH_MAX_AGE_FACTOR;
         this.graceNanos = scope.config.closeGracePeriod().toNanos();
         this.batch = new ReceiveBatch(Math.min(scope.batchSize, budget));
         // Every element is a frag or batch with frags outstanding, so at most `budget` elements: never full.
@@ -308,13 +315,17 @@ final class Connection extends Channel implements DevmemConnection, Subscription
     }
 
     private void armFlush() {
+        armFlush(flushDelayNanos);
+    }
+
+    private void armFlush(long delayNanos) {
         if (flushArmed == 0 && FLUSH_ARMED.compareAndSet(this, 0, 1)) {
-            if (flushDelayNanos <= 0) {
+            if (delayNanos <= 0) {
                 onFlushTick();
                 return;
             }
             try {
-                timer.schedule(flushTick, flushDelayNanos, TimeUnit.NANOSECONDS);
+                timer.schedule(flushTick, delayNanos, TimeUnit.NANOSECONDS);
             } catch (RejectedExecutionException e) {
                 onFlushTick();
             }
@@ -338,6 +349,9 @@ final class Connection extends Channel implements DevmemConnection, Subscription
         socket.release(kind, key);
         returned++;
         gaugeDelta--;
+        if (handedSinceFlush++ == 0) {
+            firstUnflushedAt = timer.now(TimeUnit.NANOSECONDS);
+        }
         if (flushArmed == 0) {
             armFlush();
         }
@@ -381,10 +395,11 @@ final class Connection extends Channel implements DevmemConnection, Subscription
     }
 
     private boolean workActive() {
-        boolean progress = drainReleases();
         if (flushDue != 0) {
-            flush();
+            onFlushDue(); // first: releases it drains were queued while the loop was elsewhere
         }
+        long returnedBefore = returned;
+        boolean progress = drainReleases();
         if (cancelled) {
             enterDraining(); // no signal after cancel
             return true;
@@ -399,6 +414,9 @@ final class Connection extends Channel implements DevmemConnection, Subscription
         } catch (DevmemException | RuntimeException e) {
             fail(e);
             progress = true;
+        }
+        if (returned != returnedBefore) {
+            lastReleaseActivity = timer.now(TimeUnit.NANOSECONDS);
         }
         publish();
         return progress;
@@ -569,10 +587,31 @@ final class Connection extends Channel implements DevmemConnection, Subscription
         return any;
     }
 
-    private void flush() {
+    /**
+     * The flush timer fired. Flush when releases have paused for the flush delay (so a steady stream
+     * of releases goes back in full kernel batches, flushed by the socket itself), or when the oldest
+     * unflushed release is older than the max age; otherwise look again when one of those can be true.
+     */
+    private void onFlushDue() {
         FLUSH_DUE.setVolatile(this, 0);
         FLUSH_ARMED.setVolatile(this, 0);
         drainReleases();
+        if (handedSinceFlush == 0) {
+            return;
+        }
+        long now = timer.now(TimeUnit.NANOSECONDS);
+        long idleAt = lastReleaseActivity + flushDelayNanos;
+        long maxAt = firstUnflushedAt + flushMaxAgeNanos;
+        if (now - idleAt >= 0 || now - maxAt >= 0) {
+            flush();
+        } else {
+            armFlush(Math.min(idleAt, maxAt) - now);
+        }
+    }
+
+    private void flush() {
+        drainReleases();
+        handedSinceFlush = 0;
         try {
             socket.flushReleases();
         } catch (DevmemException e) {
@@ -639,6 +678,8 @@ final class Connection extends Channel implements DevmemConnection, Subscription
             return true;
         }
         if (progress || flushDue != 0) {
+            FLUSH_DUE.setVolatile(this, 0);
+            FLUSH_ARMED.setVolatile(this, 0);
             flush(); // nothing is read any more: return tokens as they come
         }
         publish();

@@ -51,8 +51,13 @@ public final class DevmemReceiver {
         public static final int BATCH_SIZE = 256;
         public static final int IO_THREADS = 1;
         public static final int BACKLOG = 128;
-        /** Released tokens reach the kernel at most this long after their release, when no batch fills first. */
-        public static final Duration RELEASE_FLUSH_DELAY = Duration.ofMillis(10);
+        /**
+         * Once releases pause this long, the released tokens not yet sent in a full DONTNEED batch are
+         * flushed. While releases keep coming, full batches go out as they fill.
+         */
+        public static final Duration RELEASE_FLUSH_DELAY = Duration.ofMillis(5);
+        /** A released token waits at most this many flush delays, even while releases keep coming. */
+        public static final int RELEASE_FLUSH_MAX_AGE_FACTOR = 50;
         /** After termination, frags already delivered stay valid this long at most unless released. */
         public static final Duration CLOSE_GRACE_PERIOD = Duration.ofSeconds(2);
 
@@ -193,8 +198,10 @@ public final class DevmemReceiver {
     }
 
     /**
-     * The longest a released token waits before the I/O loop returns it to the kernel, when no full
-     * DONTNEED batch sends it first. Zero: flush on every release (one DONTNEED call each; slow).
+     * Release batching: a steady stream of releases goes back to the kernel in full DONTNEED batches;
+     * once releases pause for {@code delay}, the rest is flushed, and no released token waits longer
+     * than {@link Defaults#RELEASE_FLUSH_MAX_AGE_FACTOR} delays. Zero flushes at every loop pass that
+     * released something (many more DONTNEED calls).
      */
     public DevmemReceiver releaseFlushDelay(Duration delay) {
         Objects.requireNonNull(delay, "delay");

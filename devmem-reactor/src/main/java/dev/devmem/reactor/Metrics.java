@@ -17,10 +17,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * backed by atomics. Every method is cheap and allocation-free; the no-registry instance does nothing.
  */
 final class Metrics {
-    static final Metrics NOOP = new Metrics(null);
-
-    private static final Map<MeterRegistry, Metrics> CACHE = Collections.synchronizedMap(new WeakHashMap<>());
     private static final FragKind[] KINDS = FragKind.values();
+    private static final Map<MeterRegistry, Metrics> CACHE = Collections.synchronizedMap(new WeakHashMap<>());
+    static final Metrics NOOP = new Metrics(null);
 
     private final boolean enabled;
     private final Counter[] bytes;
