@@ -268,8 +268,11 @@ final class Connection extends Channel implements DevmemConnection, Subscription
         }
     }
 
-    /** From the scope, any thread: the resources this connection depends on are going away. */
-    void forceClose(Throwable cause) {
+    /**
+     * From the scope, any thread: the subscription that produced this connection ended. A connection
+     * nobody subscribed to is closed; a subscribed one lives on until its receive ends.
+     */
+    void closeIfUnsubscribed(Throwable cause) {
         if (forcedCause == null) {
             forcedCause = cause;
         }
@@ -404,9 +407,8 @@ final class Connection extends Channel implements DevmemConnection, Subscription
             enterDraining(); // no signal after cancel
             return true;
         }
-        Throwable forced = forcedCause;
-        if (deferredError != null || forced != null) {
-            fail(deferredError != null ? deferredError : forced);
+        if (deferredError != null) {
+            fail(deferredError);
             return true;
         }
         try {

@@ -23,7 +23,7 @@ import java.util.function.Function;
  * {@linkplain DevmemReceiver#closeGracePeriod close grace period} ends. Then the socket is closed and
  * the kernel reclaims whatever was not released (counted in {@link ConnectionStats#fragsReclaimed()}).
  * A connection that is never subscribed is closed by {@link #dispose()} or when the subscription
- * that produced it ends.
+ * that produced it ends; a subscribed one outlives that subscription until its receive ends.
  */
 public interface DevmemConnection extends Disposable {
 

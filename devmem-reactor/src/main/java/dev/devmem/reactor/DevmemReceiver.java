@@ -330,9 +330,11 @@ public final class DevmemReceiver {
     // ------------------------------------------------------------------ streams
 
     /**
-     * Listens on {@code local} and emits each accepted connection (one accept per unit of demand).
-     * Connections live within this subscription: when it ends, connections still open are closed
-     * (their receive subscribers get an error), then the listener, the binding and the NIC setup.
+     * Listens on {@code local} and emits each accepted connection (one accept per unit of demand;
+     * connections beyond the demand wait in the kernel's backlog). When this subscription ends the
+     * listener is closed at once, and so are emitted connections nobody subscribed to; connections
+     * being received keep the binding until their receive ends (so {@code listen(a).take(1)} is
+     * fine). The binding and then the NIC setup are released after the last of them.
      */
     public Flux<DevmemConnection> listen(InetSocketAddress local) {
         Objects.requireNonNull(local, "local");

@@ -27,9 +27,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (when not shared), the NIC setup, the rx binding, and the listener or connected socket.
  *
  * <p>Reference-counted: the subscription holds one reference (the root), a listener channel one, each
- * connection one. Dropping the root force-closes the connections when asked; the binding is closed
- * and the NIC setup undone when the last reference goes, so a binding never disappears under a
- * socket that still receives through it. Teardown runs once, on the setup thread.
+ * connection one. Dropping the root closes the connections nobody subscribed to; the binding is
+ * closed and the NIC setup undone when the last reference goes, so a binding never disappears under
+ * a socket that still receives through it. Teardown runs once, on the setup thread.
  */
 final class Scope {
     private static final Logger log = Loggers.getLogger(Scope.class);
@@ -174,7 +174,7 @@ final class Scope {
         connections.add(c);
         if (rootReleased.get() && connections.remove(c)) {
             // raced with the end of the subscription: it will not be emitted
-            c.forceClose(new IllegalStateException("receiver subscription ended"));
+            c.closeIfUnsubscribed(new IllegalStateException("receiver subscription ended"));
             c.loop.register(c);
             return null;
         }
@@ -193,14 +193,14 @@ final class Scope {
     }
 
     /**
-     * The subscription ended. With {@code closeConnections}, connections still open are closed
-     * (their subscribers get {@code cause} unless they cancelled). Idempotent.
+     * The subscription ended. With {@code closeConnections}, connections nobody subscribed to are
+     * closed; subscribed ones keep the scope (and the binding) until their receive ends. Idempotent.
      */
     void releaseRoot(boolean closeConnections, Throwable cause) {
         if (rootReleased.compareAndSet(false, true)) {
             if (closeConnections) {
                 for (Connection c : connections) {
-                    c.forceClose(cause);
+                    c.closeIfUnsubscribed(cause);
                 }
             }
             release();
