@@ -7,6 +7,7 @@ import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.Pollable;
 import dev.devmem.api.spi.ReceiveBatch;
 import dev.devmem.api.spi.SocketStats;
+import dev.devmem.ffm.rx.PollSource;
 import org.jctools.queues.atomic.MpscAtomicArrayQueue;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscription;
@@ -57,6 +58,7 @@ final class Connection extends Channel implements DevmemConnection, Subscription
     private static final int NOT_STALLED = 0;
     private static final int STALLED_DEMAND = 1;
     private static final int STALLED_TOKENS = 2;
+    private static final int STALLED_BUFFERS = 3;
     /** Receives per loop pass, so that one busy connection does not starve the others of its loop. */
     private static final int RECEIVES_PER_PASS = 8;
 
@@ -438,11 +440,7 @@ final class Connection extends Channel implements DevmemConnection, Subscription
             }
             long credit = budget - outstanding();
             if (credit <= 0) {
-                if (tokenStalled == 0) {
-                    wakeAfter = resumeThreshold;
-                    STALL_RELEASES.setVolatile(this, 0);
-                    TOKEN_STALLED.setVolatile(this, 1);
-                }
+                waitForReleases(resumeThreshold);
                 // releases that raced with the flag above are in the queue now
                 if (drainReleases()) {
                     credit = budget - outstanding();
@@ -466,6 +464,19 @@ final class Connection extends Channel implements DevmemConnection, Subscription
             }
             if (n == 0) {
                 wantRead = true;
+                if (starvedOfBuffers()) {
+                    // Host slabs or NIC buffers are all pinned: only releases bring progress. Return the
+                    // ones already handed back now, and have the next release wake the loop.
+                    stall(STALLED_BUFFERS);
+                    waitForReleases(1);
+                    if (handedSinceFlush > 0) {
+                        flush();
+                    }
+                    if (drainReleases()) {
+                        flush();
+                        progress = true;
+                    }
+                }
                 return progress;
             }
             if (n > limit) {
@@ -558,10 +569,31 @@ final class Connection extends Channel implements DevmemConnection, Subscription
         }
     }
 
+    /** Releases from other threads wake the loop once {@code frags} of them came back. */
+    private void waitForReleases(int frags) {
+        if (tokenStalled == 0) {
+            wakeAfter = frags;
+            STALL_RELEASES.setVolatile(this, 0);
+            TOKEN_STALLED.setVolatile(this, 1);
+        }
+    }
+
+    /**
+     * The socket cannot receive before frags come back: its {@link PollSource} has nothing to poll
+     * (host slabs full, or the emulated NIC's buffer pool empty), only a wake-up can help.
+     */
+    private boolean starvedOfBuffers() {
+        return socket instanceof PollSource p && p.pollFd() < 0;
+    }
+
     private void stall(int reason) {
         if (stalled != reason) {
             stalled = reason;
-            metrics.stall(reason == STALLED_DEMAND ? DevmemMeters.StallReason.DEMAND : DevmemMeters.StallReason.TOKENS);
+            metrics.stall(switch (reason) {
+                case STALLED_DEMAND -> DevmemMeters.StallReason.DEMAND;
+                case STALLED_TOKENS -> DevmemMeters.StallReason.TOKENS;
+                default -> DevmemMeters.StallReason.BUFFERS;
+            });
         }
     }
 

@@ -74,7 +74,7 @@ public enum DevmemMeters implements MeterDocumentation {
         @Override public String getBaseUnit() { return "tokens"; }
     },
 
-    /** Times reading stopped, by reason: no downstream demand, or the token budget is used up. */
+    /** Times reading stopped, by reason: no downstream demand, the token budget used up, or buffers pinned. */
     STALLS {
         @Override public String getName() { return "devmem.stalls"; }
         @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
@@ -101,7 +101,7 @@ public enum DevmemMeters implements MeterDocumentation {
         KIND {
             @Override public String asString() { return "kind"; }
         },
-        /** {@code demand} or {@code tokens}. */
+        /** {@code demand}, {@code tokens} or {@code buffers}. */
         REASON {
             @Override public String asString() { return "reason"; }
         }
@@ -109,7 +109,12 @@ public enum DevmemMeters implements MeterDocumentation {
 
     /** Why reading stopped. */
     public enum StallReason {
-        DEMAND, TOKENS;
+        /** No downstream demand. */
+        DEMAND,
+        /** The token budget is used up: the application holds that many frags. */
+        TOKENS,
+        /** The socket's host slabs or the NIC's buffers are all pinned by unreleased frags. */
+        BUFFERS;
 
         public String tagValue() {
             return name().toLowerCase(java.util.Locale.ROOT);

@@ -31,6 +31,7 @@ final class Metrics {
     private final DistributionSummary dontneedTokens;
     private final Counter stallDemand;
     private final Counter stallTokens;
+    private final Counter stallBuffers;
     final AtomicLong outstanding = new AtomicLong();
     final AtomicLong bindings = new AtomicLong();
     final AtomicLong connections = new AtomicLong();
@@ -45,7 +46,7 @@ final class Metrics {
         frags = new Counter[KINDS.length];
         if (r == null) {
             batch = null;
-            returned = reclaimed = dontneedCalls = stallDemand = stallTokens = null;
+            returned = reclaimed = dontneedCalls = stallDemand = stallTokens = stallBuffers = null;
             dontneedTokens = null;
             return;
         }
@@ -74,6 +75,9 @@ final class Metrics {
                 .description("Times reading stopped, by reason").register(r);
         stallTokens = Counter.builder(DevmemMeters.STALLS.getName())
                 .tag(reason, DevmemMeters.StallReason.TOKENS.tagValue())
+                .description("Times reading stopped, by reason").register(r);
+        stallBuffers = Counter.builder(DevmemMeters.STALLS.getName())
+                .tag(reason, DevmemMeters.StallReason.BUFFERS.tagValue())
                 .description("Times reading stopped, by reason").register(r);
         Gauge.builder(DevmemMeters.TOKENS_OUTSTANDING.getName(), outstanding, AtomicLong::get).baseUnit("frags")
                 .description("Frags delivered and not yet handed back").register(r);
@@ -132,7 +136,11 @@ final class Metrics {
 
     void stall(DevmemMeters.StallReason reason) {
         if (enabled) {
-            (reason == DevmemMeters.StallReason.DEMAND ? stallDemand : stallTokens).increment();
+            (switch (reason) {
+                case DEMAND -> stallDemand;
+                case TOKENS -> stallTokens;
+                case BUFFERS -> stallBuffers;
+            }).increment();
         }
     }
 

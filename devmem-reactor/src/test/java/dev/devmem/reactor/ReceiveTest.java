@@ -200,15 +200,22 @@ class ReceiveTest {
     void onlyOneReceiveSubscriberPerConnection() {
         FakeHarness h = new FakeHarness();
         AtomicReference<DevmemConnection> conn = new AtomicReference<>();
+        AtomicReference<Disposable> inner = new AtomicReference<>();
         Disposable d = h.receiver().listen(h.address).subscribe(c -> {
             conn.set(c);
-            c.receive().subscribe(f -> { }, e -> { });
+            inner.set(c.receive().subscribe(f -> { }, e -> { }));
         });
         h.peer();
-        Await.until("connection", () -> conn.get() != null);
+        Await.until("connection", () -> inner.get() != null);
         StepVerifier.create(conn.get().receive()).expectError(IllegalStateException.class).verify(T);
         d.dispose();
+        h.awaitIdle();
+        assertThat(h.backend.openSockets()).as("a subscribed connection outlives the listen subscription").isEqualTo(1);
+        assertThat(h.backend.openBindings()).isEqualTo(1);
+        assertThat(h.backend.openListeners()).isZero();
+        inner.get().dispose();
         h.awaitAllClosed();
+        assertThat(h.backend.events).containsExactly("bind", "listen", "listener-close", "socket-close", "unbind");
     }
 
     // ------------------------------------------------------------------ helpers
