@@ -349,6 +349,20 @@ final class Connection extends Channel implements DevmemConnection, Subscription
 
     // ------------------------------------------------------------------ loop thread
 
+    /** Loop thread, from a release there: returns one frag unless the socket is closed already. */
+    void handBackOnLoop(FragKind kind, int key) {
+        if (state == CLOSED) {
+            return;
+        }
+        try {
+            handBack(kind, key);
+        } catch (DevmemException e) {
+            if (deferredError == null) {
+                deferredError = e;
+            }
+        }
+    }
+
     /** Loop thread: returns one frag to the socket. */
     void handBack(FragKind kind, int key) throws DevmemException {
         socket.release(kind, key);

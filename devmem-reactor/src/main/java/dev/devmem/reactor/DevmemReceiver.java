@@ -338,7 +338,7 @@ public final class DevmemReceiver {
      */
     public Flux<DevmemConnection> listen(InetSocketAddress local) {
         Objects.requireNonNull(local, "local");
-        return Flux.usingWhen(acquire(local, null),
+        return Flux.usingWhen(acquire(local, null, null),
                 scope -> new Listen(scope, Long.MAX_VALUE),
                 scope -> end(scope),
                 (scope, error) -> end(scope),
@@ -352,7 +352,22 @@ public final class DevmemReceiver {
      */
     public Mono<DevmemConnection> connect(InetSocketAddress remote) {
         Objects.requireNonNull(remote, "remote");
-        return acquire(null, remote)
+        return connection(acquire(null, remote, null));
+    }
+
+    /**
+     * Receives on a socket that {@code opener} provides (called on the setup thread after the NIC
+     * setup and the binding): a socket handed over by another process or component (binding and
+     * receiving kept separable), or a backend-specific one such as the emulated NIC's synthetic
+     * socket. The socket must belong to this receiver's backend; the connection owns it from then on.
+     */
+    public Mono<DevmemConnection> open(java.util.concurrent.Callable<? extends dev.devmem.api.spi.DevmemSocket> opener) {
+        Objects.requireNonNull(opener, "opener");
+        return connection(acquire(null, null, opener));
+    }
+
+    private static Mono<DevmemConnection> connection(Mono<Scope> opening) {
+        return opening
                 .map(scope -> {
                     Connection c = scope.newConnection(scope.takeConnected());
                     c.loop.register(c);
@@ -378,7 +393,7 @@ public final class DevmemReceiver {
                                   Function<? super Flux<DevmemFrag>, ? extends Publisher<T>> handler) {
         Objects.requireNonNull(local, "local");
         Objects.requireNonNull(handler, "handler");
-        return Flux.usingWhen(acquire(local, null),
+        return Flux.usingWhen(acquire(local, null, null),
                 scope -> new Listen(scope, 1).concatMap(c -> c.receive(handler)),
                 scope -> end(scope),
                 (scope, error) -> end(scope),
@@ -394,14 +409,15 @@ public final class DevmemReceiver {
      * The scope, opened on a setup thread. If the subscriber cancels while it is being opened, it is
      * released as soon as it is open: it is never lost.
      */
-    private Mono<Scope> acquire(InetSocketAddress local, InetSocketAddress remote) {
+    private Mono<Scope> acquire(InetSocketAddress local, InetSocketAddress remote,
+                                java.util.concurrent.Callable<? extends dev.devmem.api.spi.DevmemSocket> opener) {
         return Mono.<Scope>create(sink -> {
             AtomicInteger state = new AtomicInteger(); // 0 opening, 1 cancelled, 2 handed over
             sink.onCancel(() -> state.compareAndSet(0, 1));
             Scope.SETUP.execute(() -> {
                 Scope s;
                 try {
-                    s = Scope.open(this, local, remote);
+                    s = Scope.open(this, local, remote, opener);
                 } catch (Throwable t) {
                     sink.error(t);
                     return;

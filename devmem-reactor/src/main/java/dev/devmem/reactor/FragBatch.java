@@ -147,10 +147,35 @@ final class FragBatch implements DevmemFragBatch, Releasable {
         while ((old & bit) == 0) {
             long witness = (long) BITS.compareAndExchange(released, w, old, old | bit);
             if (witness == old) {
-                notifyReleased(1);
+                if (connection.loop.inLoop()) {
+                    handOne(i); // the common case, a consumer on the loop thread: no scan, no queue
+                } else {
+                    notifyReleased(1);
+                }
                 return;
             }
             old = witness;
+        }
+    }
+
+    /** On the loop thread, after winning frag {@code i}'s release bit: hands just that frag back. */
+    private void handOne(int i) {
+        Arrays_ a = arrays;
+        if (a == null) {
+            return;
+        }
+        int w = i >>> 6;
+        long bit = 1L << i;
+        if ((a.handed[w] & bit) != 0) {
+            return;
+        }
+        a.handed[w] |= bit;
+        handedCount++;
+        connection.handBackOnLoop(KINDS[a.kind[i]], a.key[i]);
+        if (handedCount == size) {
+            arrays = null;
+            Arrays.fill(a.memory, 0, size, null);
+            connection.recycle(a);
         }
     }
 

@@ -74,7 +74,8 @@ final class Scope {
      * Blocking: acquires everything for a listener on {@code local} or a connection to {@code remote}.
      * On failure, releases what it had acquired, in reverse, and rethrows.
      */
-    static Scope open(DevmemReceiver config, InetSocketAddress local, InetSocketAddress remote) throws Exception {
+    static Scope open(DevmemReceiver config, InetSocketAddress local, InetSocketAddress remote,
+                      java.util.concurrent.Callable<? extends DevmemSocket> opener) throws Exception {
         Scope s = new Scope(config);
         DevmemBackend backend = config.backend();
         try {
@@ -97,8 +98,10 @@ final class Scope {
             s.budget = budget(config, s.binding);
             if (local != null) {
                 s.listener = backend.listen(local, config.backlog());
-            } else {
+            } else if (remote != null) {
                 s.connected = backend.connect(remote);
+            } else {
+                s.connected = java.util.Objects.requireNonNull(opener.call(), "the socket opener returned null");
             }
             return s;
         } catch (Throwable t) {
