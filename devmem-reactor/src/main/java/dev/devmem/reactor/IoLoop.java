@@ -51,6 +51,8 @@ final class IoLoop implements Runnable {
     /** Threads inside {@link IoWaiter#wakeup()}; the waiter is closed only when none is. */
     private final AtomicInteger wakers = new AtomicInteger();
     private volatile boolean waiterClosed;
+    /** The loop thread is gone: tasks run on the threads that submit them. */
+    private volatile boolean ended;
 
     IoLoop(IoWaiter waiter) {
         this.waiter = waiter;
@@ -66,10 +68,18 @@ final class IoLoop implements Runnable {
         return Thread.currentThread() == thread;
     }
 
-    /** Runs {@code task} on the loop thread, soon. */
+    /**
+     * Runs {@code task} on the loop thread, soon; on a loop that has ended, on the caller's thread
+     * (so a late task, e.g. a subscription to a closed connection, still gets its answer).
+     */
     void execute(Runnable task) {
         tasks.offer(task);
         signal();
+        if (ended) {
+            synchronized (tasks) {
+                runTasks();
+            }
+        }
     }
 
     /** Adds a channel; it gets its first pass soon. A stopped loop closes it at once. */
@@ -195,6 +205,10 @@ final class IoLoop implements Runnable {
                 Thread.onSpinWait();
             }
             waiter.close();
+            ended = true;
+            synchronized (tasks) {
+                runTasks();
+            }
             terminated.countDown();
         }
     }
