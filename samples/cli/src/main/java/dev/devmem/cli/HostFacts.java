@@ -29,6 +29,25 @@ public final class HostFacts {
         }
     }
 
+    /** The inode of the calling thread's network namespace; 0 when it cannot be read. */
+    public static long netnsInode() {
+        try {
+            String link = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString();
+            return Long.parseLong(link.substring(link.indexOf('[') + 1, link.indexOf(']')));
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /** Whether the calling thread is in PID 1's network namespace; null when PID 1's cannot be read. */
+    public static Boolean isInitialNetns() {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/1/ns/net")).equals(Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /**
      * The name {@code ip netns} knows this namespace by, or {@code Optional.empty()} for the initial or
      * an unnamed one. {@code ip netns exec} bind-mounts the namespace at /run/netns/NAME.

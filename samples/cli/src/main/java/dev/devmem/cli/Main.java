@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         version = "devmem 0.1.0",
         description = "Linux device-memory TCP for the JVM: check a host, receive, send, demo.",
-        subcommands = {DoctorCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {DoctorCommand.class, NicCleanupCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:done, everything checked out",
@@ -41,8 +41,19 @@ public final class Main implements Runnable {
 
     /** Runs the command and returns its exit code (tests call this instead of {@link #main}). */
     public static int run(String... args) {
+        return run(null, null, args);
+    }
+
+    /** Runs the command with its output and errors going to {@code out} and {@code err} (null: stdout, stderr). */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         Main main = new Main();
         CommandLine cl = new CommandLine(main);
+        if (out != null) {
+            cl.setOut(out);
+        }
+        if (err != null) {
+            cl.setErr(err);
+        }
         cl.setExitCodeExceptionMapper(ErrorReporter::exitCode);
         cl.setExecutionExceptionHandler(new ErrorReporter(() -> main.verbose));
         return cl.execute(args);
