@@ -49,6 +49,19 @@ public interface NicSetup {
     static NicSetup none() {
         return NoNicSetup.INSTANCE;
     }
+
+    /**
+     * Prepares a real NIC through the kernel's own interfaces (ethtool netlink and the flow-steering
+     * ioctl, no shelling out), as {@code dev.devmem.ffm.nicsetup.DevmemNicSetup} does: TCP header
+     * split on with hds-thresh 0, ntuple on, RSS spread over the queues below the first devmem queue,
+     * and a flow rule steering the listen address's flows to the first bound queue. Settings that were
+     * already right are left alone and only what it changed is restored. Needs CAP_NET_ADMIN; see
+     * docs/nic-setup.md. Server side only: a flow rule needs the concrete local address and port, so a
+     * wildcard or client-side target fails with a clear error before anything is changed.
+     */
+    static NicSetup kernel() {
+        return KernelNicSetup.INSTANCE;
+    }
 }
 
 enum NoNicSetup implements NicSetup, NicSetup.Undo {

@@ -1,0 +1,37 @@
+package dev.devmem.reactor;
+
+import dev.devmem.api.DevmemException;
+import dev.devmem.ffm.nicsetup.DevmemFlow;
+import dev.devmem.ffm.nicsetup.DevmemNicSetup;
+import dev.devmem.ffm.nicsetup.NicSetupHandle;
+import dev.devmem.ffm.nicsetup.NicSetupSpec;
+
+/** {@link NicSetup#kernel()}: the receiver's target turned into a {@link DevmemNicSetup} plan. */
+enum KernelNicSetup implements NicSetup {
+    INSTANCE;
+
+    @Override
+    public Undo apply(Target target) throws DevmemException {
+        if (target.interfaceName() == null || target.rxQueues().isEmpty()) {
+            throw new IllegalArgumentException("NicSetup.kernel() needs a receiver that binds: set interfaceName, "
+                    + "rxQueues and dmabuf");
+        }
+        if (target.local() == null) {
+            throw new IllegalArgumentException("NicSetup.kernel() steers flows to a listen address; a client-side "
+                    + "receiver (connect) needs a flow rule of its own");
+        }
+        if (target.local().getAddress() == null || target.local().getAddress().isAnyLocalAddress()) {
+            throw new IllegalArgumentException("NicSetup.kernel() needs a concrete local address for the flow rule, "
+                    + "not " + target.local());
+        }
+        NicSetupSpec spec = NicSetupSpec.of(target.interfaceName(), target.rxQueues())
+                .withFlow(DevmemFlow.to(target.local().getAddress(), target.local().getPort()));
+        NicSetupHandle handle = DevmemNicSetup.apply(spec);
+        return handle::close;
+    }
+
+    @Override
+    public String toString() {
+        return "NicSetup.kernel()";
+    }
+}
