@@ -4,6 +4,7 @@ import dev.devmem.api.DevmemFrag;
 import dev.devmem.api.DmabufSource;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;
+import dev.devmem.ffm.sys.NetnsAffinity;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
@@ -414,9 +415,18 @@ public final class DevmemReceiver {
         return Mono.<Scope>create(sink -> {
             AtomicInteger state = new AtomicInteger(); // 0 opening, 1 cancelled, 2 handed over
             sink.onCancel(() -> state.compareAndSet(0, 1));
+            // Sockets belong to the creating thread's network namespace: open in the subscriber's.
+            NetnsAffinity netns;
+            try {
+                netns = NetnsAffinity.ofCurrentThread();
+            } catch (Throwable t) {
+                sink.error(t);
+                return;
+            }
             Scope.SETUP.execute(() -> {
                 Scope s;
-                try {
+                try (netns) {
+                    netns.enter();
                     s = Scope.open(this, local, remote, opener);
                 } catch (Throwable t) {
                     sink.error(t);
