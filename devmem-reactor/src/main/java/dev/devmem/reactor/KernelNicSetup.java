@@ -24,6 +24,10 @@ enum KernelNicSetup implements NicSetup {
             throw new IllegalArgumentException("NicSetup.kernel() needs a concrete local address for the flow rule, "
                     + "not " + target.local());
         }
+        if (target.local().getPort() == 0) {
+            throw new IllegalArgumentException("NicSetup.kernel() needs the listen port for the flow rule; "
+                    + "port 0 (any free port) is only known after listening");
+        }
         NicSetupSpec spec = NicSetupSpec.of(target.interfaceName(), target.rxQueues())
                 .withFlow(DevmemFlow.to(target.local().getAddress(), target.local().getPort()));
         NicSetupHandle handle = DevmemNicSetup.apply(spec);

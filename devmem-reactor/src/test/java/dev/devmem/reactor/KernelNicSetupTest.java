@@ -38,6 +38,9 @@ class KernelNicSetupTest {
         assertThatThrownBy(() -> NicSetup.kernel().apply(new NicSetup.Target("eth9", List.of(1),
                 null, new InetSocketAddress(InetAddress.getLoopbackAddress(), 5201))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("client-side");
+        assertThatThrownBy(() -> NicSetup.kernel().apply(new NicSetup.Target("eth9", List.of(1),
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("port 0");
         assertThatThrownBy(() -> NicSetup.kernel().apply(new NicSetup.Target(null, List.of(), null, null)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("binds");
     }
