@@ -1,0 +1,162 @@
+package dev.devmem.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * {@code devmem demo}: the library end to end on any Linux host. A sender thread writes the kernel
+ * documentation's netcat pattern into a real loopback TCP socket; the receiver takes it through the
+ * emulated devmem NIC (DMABUF frags, and LINEAR ones where header split "fails") as
+ * {@code Flux<DevmemFrag>}, validates every byte, and ends with the summary and this host's doctor
+ * report.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {
+                "Stream a few GiB through Flux<DevmemFrag> on the emulated devmem NIC over real",
+                "loopback TCP, validate every byte, then print the summary and this host's doctor",
+                "report. --backend linux --iface NAME --queues LIST runs the same on a real NIC.",
+                ""},
+        footerHeading = "%nExamples:%n",
+        footer = {
+                "  devmem demo                  4 GiB on the emulated NIC",
+                "  devmem demo --short --json   256 MiB, JSON summary (CI)",
+                "  devmem demo --backend linux --iface eth1 --queues 15 --dmabuf udmabuf",
+                "",
+                "Exit codes: 0 ok, 1 data error, 2 bad command line, 3 unsupported here,",
+                "4 system call or kernel error, 70 bug (rerun with --verbose)."})
+public final class DemoCommand implements Callable<Integer> {
+    static final long DEFAULT_BYTES = 4 * Sizes.GIB;
+    static final long SHORT_BYTES = 256 * Sizes.MIB;
+    /** The kernel documentation's pattern: 1..6 then 0 (its {@code tr \\n \\0}). */
+    static final int PERIOD = 7;
+    static final int TERMINATOR = 0;
+    /** Header-split failures the emulated NIC injects by default, so LINEAR frags show up. */
+    static final double DEFAULT_SPLIT_FAILURES = 0.01;
+
+    @Option(names = "--bytes", paramLabel = "SIZE", converter = Sizes.Converter.class,
+            description = "How much to stream (K, M, G, T suffixes; default 4G, or 256M with --short).")
+    Long bytes;
+
+    @Option(names = "--short", description = "A short run for CI: 256 MiB unless --bytes says otherwise.")
+    boolean shortRun;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", converter = HostPort.ListenConverter.class,
+            defaultValue = "127.0.0.1:0",
+            description = "Where the receiver listens and the in-process sender connects (default ${DEFAULT-VALUE}: "
+                    + "loopback, a free port).")
+    InetSocketAddress listen;
+
+    @Mixin
+    ReceiveTarget.Options target;
+
+    @Option(names = "--json", description = "Print the summary (with the doctor report) as JSON (schema: docs/cli.md).")
+    boolean json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        if (target.backend == ReceiveTarget.Backend.AUTO
+                && (target.dmabuf == null || target.dmabuf.kind() == DmabufChoice.Kind.EMULATED)
+                && target.iface == null) {
+            target.backend = ReceiveTarget.Backend.EMULATED;
+        }
+        ReceiveTarget t = ReceiveTarget.resolve(cl, target, DEFAULT_SPLIT_FAILURES);
+        long total = bytes != null ? bytes : shortRun ? SHORT_BYTES : DEFAULT_BYTES;
+        PrintWriter out = cl.getOut();
+        PrintWriter err = cl.getErr();
+        err.printf(Locale.ROOT, "devmem demo: %s of the kernel doc's netcat pattern (1..6 then 0x00) from a sender thread "
+                        + "over real loopback TCP into %s, as Flux<DevmemFrag>, every byte validated%s%n",
+                Sizes.human(total), t.describe(), t.backend == ReceiveTarget.Backend.EMULATED
+                        ? String.format(Locale.ROOT, " (%.1f%% header-split failures: LINEAR frags)", t.headerSplitFailures * 100)
+                        : "");
+        err.flush();
+
+        StreamChecker checker = new StreamChecker(new PatternValidator(PERIOD, TERMINATOR), total);
+        PatternSender sender = new PatternSender(PERIOD, TERMINATOR, -1);
+        AtomicReference<Thread> senderThread = new AtomicReference<>();
+        AtomicReference<IOException> senderError = new AtomicReference<>();
+        ReceiveSession.Result r;
+        try (ReceiveTarget.Opened opened = t.open()) {
+            r = new ReceiveSession("demo", opened.backend(), listen, t.bindingSpec(), t.dmabuf.toString(), t.nicSetup(),
+                    checker, err, target.progressEnabled(), addr -> senderThread.set(Thread.ofPlatform().daemon()
+                    .name("devmem-demo-sender").start(() -> {
+                        try {
+                            sender.send(connectable(addr), total);
+                        } catch (IOException e) {
+                            senderError.set(e);
+                        }
+                    }))).run();
+        } finally {
+            Thread s = senderThread.get();
+            if (s != null) {
+                s.join(ReceiveSession.CLOSE_WAIT.toMillis());
+                if (s.isAlive()) {
+                    s.interrupt(); // a blocked SocketChannel write ends by closing the channel
+                    s.join();
+                }
+            }
+        }
+        if (r.dataError() == null && senderError.get() != null) {
+            throw senderError.get();
+        }
+        ObjectNode doctor = new DoctorCommand().report();
+        if (json) {
+            ObjectNode o = Reports.receiveJson("demo", r);
+            o.set("doctor", doctor);
+            out.println(Reports.json(o));
+        } else {
+            Reports.printReceive(out, "demo", r);
+            out.println();
+            out.println("doctor (what this host can do for devmem; devmem doctor explains):");
+            printReport(out, doctor, "  ");
+        }
+        out.flush();
+        if (r.dataError() != null) {
+            throw r.dataError();
+        }
+        return ExitCodes.OK;
+    }
+
+    /** Where the sender connects for a listener on {@code a}: loopback when it listens on every address. */
+    static InetSocketAddress connectable(InetSocketAddress a) {
+        if (a.getAddress() == null || a.getAddress().isAnyLocalAddress()) {
+            return new InetSocketAddress(InetAddress.getLoopbackAddress(), a.getPort());
+        }
+        return a;
+    }
+
+    /** The doctor's report as indented {@code name  value} lines, whatever fields it has. */
+    static void printReport(PrintWriter out, JsonNode node, String indent) {
+        int width = 0;
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            width = Math.max(width, it.next().length());
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode v = e.getValue();
+            if (v.isObject()) {
+                out.println(indent + e.getKey() + ":");
+                printReport(out, v, indent + "  ");
+            } else {
+                out.printf("%s%-" + width + "s  %s%n", indent, e.getKey(), v.isValueNode() ? v.asText() : v.toString());
+            }
+        }
+    }
+}
