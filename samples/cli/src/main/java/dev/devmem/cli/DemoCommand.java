@@ -148,8 +148,7 @@ public final class DemoCommand implements Callable<Integer> {
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
             width = Math.max(width, it.next().length());
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             JsonNode v = e.getValue();
             if (v.isObject()) {
                 out.println(indent + e.getKey() + ":");

@@ -106,30 +106,30 @@ final class ReceiveSession {
         }
         MeterReadings meters = new MeterReadings(registry);
         DataMismatchException dataError = null;
-        long endNanos;
-        try (Progress p = Progress.start(progress, err, new ProgressLine(connection::get, meters, () -> startNanos))) {
-            try {
-                receiver.listen(listen).take(1)
-                        .concatMap(c -> {
-                            startNanos = System.nanoTime();
-                            connection.set(c);
-                            status("connection from " + HostPort.format(c.remoteAddress()));
-                            return c.receive(frags -> frags.doOnNext(checker).takeUntil(f -> checker.reachedLimit()))
-                                    .then();
-                        })
-                        .blockLast();
-            } catch (RuntimeException e) {
-                Throwable t = Exceptions.unwrap(e);
-                if (t instanceof DataMismatchException d) {
-                    dataError = d;
-                } else if (t instanceof Exception ex) {
-                    throw ex;
-                } else {
-                    throw (Error) t;
-                }
+        Progress drawing = Progress.start(progress, err, new ProgressLine(connection::get, meters, () -> startNanos));
+        try {
+            receiver.listen(listen).take(1)
+                    .concatMap(c -> {
+                        startNanos = System.nanoTime();
+                        connection.set(c);
+                        status("connection from " + HostPort.format(c.remoteAddress()));
+                        return c.receive(frags -> frags.doOnNext(checker).takeUntil(f -> checker.reachedLimit()))
+                                .then();
+                    })
+                    .blockLast();
+        } catch (RuntimeException e) {
+            Throwable t = Exceptions.unwrap(e); // checked failures of the library arrive wrapped
+            if (t instanceof DataMismatchException d) {
+                dataError = d;
+            } else if (t instanceof Exception ex) {
+                throw ex;
+            } else {
+                throw (Error) t;
             }
-            endNanos = System.nanoTime();
+        } finally {
+            drawing.close(); // wiped before the summary
         }
+        long endNanos = System.nanoTime();
         DevmemConnection c = connection.get();
         ConnectionStats stats = null;
         if (c != null) {

@@ -96,8 +96,11 @@ public final class SendCommand implements Callable<Integer> {
         };
         PatternSender.Result r;
         long start = System.nanoTime();
-        try (Progress p = Progress.start(drawProgress, err, new SendProgress(sender, bytes, start))) {
+        Progress drawing = Progress.start(drawProgress, err, new SendProgress(sender, bytes, start));
+        try {
             r = sender.send(connect, bytes);
+        } finally {
+            drawing.close();
         }
         if (json) {
             out.println(Reports.json(Reports.sendJson(r)));
