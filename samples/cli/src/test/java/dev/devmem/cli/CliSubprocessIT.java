@@ -209,6 +209,19 @@ class CliSubprocessIT {
     }
 
     @Test
+    void everyExporterThisHostLacksIsUnsupportedWithWhatIsMissing() throws Exception {
+        TestNetns ns = netns();
+        for (String[] c : new String[][] {{"dma-heap", "/dev/dma_heap/system"}, {"cuda", "libcuda"}}) {
+            Result r = new Proc(ns.execCommand(devmem("recv", "--listen", "127.0.0.1:0", "--dmabuf", c[0],
+                    "--iface", "va", "--queues", "0").toArray(String[]::new))).await();
+            assertThat(r.exit()).as(r.toString()).isEqualTo(ExitCodes.UNSUPPORTED);
+            assertThat(r.err().lines().toList()).as(r.toString()).hasSize(1);
+            // where the exporter exists, the kernel refuses veth instead
+            assertThat(r.err()).as(r.toString()).containsAnyOf(c[1], "EOPNOTSUPP");
+        }
+    }
+
+    @Test
     void theDemoOnTheLinuxBackendFailsWithTheReasonHere() throws Exception {
         TestNetns ns = netns();
         Result r = new Proc(ns.execCommand(devmem("demo", "--backend", "linux", "--iface", "lo", "--queues", "0",
