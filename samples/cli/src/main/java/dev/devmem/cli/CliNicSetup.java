@@ -1,12 +1,12 @@
 package dev.devmem.cli;
 
-import dev.devmem.api.DevmemUnsupportedException;
 import dev.devmem.reactor.NicSetup;
 
 /**
  * The NIC setup {@code --setup-nic} hands to {@link dev.devmem.reactor.DevmemReceiver#nicSetup} on the
- * Linux backend. This build has none: the implementation (header split, RSS, flow rule, with undo)
- * comes from devmem-ffm's NIC setup; wire it in {@link #forLinux()} and nowhere else.
+ * Linux backend: the library's own, through ethtool netlink and the flow-steering ioctl (header split,
+ * hds-thresh 0, ntuple, RSS kept off the devmem queues, a flow rule to the first one), undone when
+ * the receive ends. See docs/nic-setup.md.
  */
 final class CliNicSetup {
     private CliNicSetup() {
@@ -14,12 +14,6 @@ final class CliNicSetup {
 
     /** What to apply before binding a real NIC. */
     static NicSetup forLinux() {
-        return target -> {
-            throw new DevmemUnsupportedException("NIC setup", null,
-                    "NIC setup not available in this build (--setup-nic): prepare " + target.interfaceName()
-                            + " by hand (header split on, RSS kept off rx queue" + (target.rxQueues().size() == 1 ? " " : "s ")
-                            + ReceiveSession.join(target.rxQueues()) + ", a flow rule steering the flow there; "
-                            + "docs/getting-started.md shows the ethtool commands) and run without --setup-nic");
-        };
+        return NicSetup.kernel();
     }
 }

@@ -1,6 +1,5 @@
 package dev.devmem.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -11,9 +10,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -116,16 +114,15 @@ public final class DemoCommand implements Callable<Integer> {
         if (r.dataError() == null && senderError.get() != null) {
             throw senderError.get();
         }
-        ObjectNode doctor = new DoctorCommand().report();
+        DoctorReport doctor = DoctorProbe.run(null, dev.devmem.ffm.nicsetup.DevmemNicSetup.DEFAULT_STATE_DIR);
         if (json) {
             ObjectNode o = Reports.receiveJson("demo", r);
-            o.set("doctor", doctor);
+            o.set("doctor", new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(doctor));
             out.println(Reports.json(o));
         } else {
             Reports.printReceive(out, "demo", r);
             out.println();
-            out.println("doctor (what this host can do for devmem; devmem doctor explains):");
-            printReport(out, doctor, "  ");
+            printVerdict(out, doctor);
         }
         out.flush();
         if (r.dataError() != null) {
@@ -142,20 +139,32 @@ public final class DemoCommand implements Callable<Integer> {
         return a;
     }
 
-    /** The doctor's report as indented {@code name  value} lines, whatever fields it has. */
-    static void printReport(PrintWriter out, JsonNode node, String indent) {
-        int width = 0;
-        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
-            width = Math.max(width, it.next().length());
-        }
-        for (Map.Entry<String, JsonNode> e : node.properties()) {
-            JsonNode v = e.getValue();
-            if (v.isObject()) {
-                out.println(indent + e.getKey() + ":");
-                printReport(out, v, indent + "  ");
-            } else {
-                out.printf("%s%-" + width + "s  %s%n", indent, e.getKey(), v.isValueNode() ? v.asText() : v.toString());
+    /**
+     * The doctor's verdict for this host in a few lines: can any interface here do devmem RX or TX,
+     * and if not, the first reason and fix ({@code devmem doctor} has the whole report).
+     */
+    static void printVerdict(PrintWriter out, DoctorReport doctor) {
+        out.printf("doctor: kernel %s, netdev bind-rx %s, bind-tx %s, CAP_NET_ADMIN %s%n", doctor.kernel(),
+                doctor.netdevFamily().bindRx() ? "yes" : "no", doctor.netdevFamily().bindTx() ? "yes" : "no",
+                doctor.capNetAdmin() ? "yes" : "no");
+        List<String> rx = new java.util.ArrayList<>();
+        List<String> tx = new java.util.ArrayList<>();
+        DoctorReport.Verdict firstNo = null;
+        for (DoctorReport.Iface i : doctor.interfaces()) {
+            if ("yes".equals(i.rx().verdict())) {
+                rx.add(i.name());
+            } else if (firstNo == null) {
+                firstNo = i.rx();
+            }
+            if ("yes".equals(i.tx().verdict())) {
+                tx.add(i.name());
             }
         }
+        out.printf("  devmem RX on this host: %s%n", rx.isEmpty() ? "no interface can" : "yes: " + String.join(", ", rx));
+        out.printf("  devmem TX on this host: %s%n", tx.isEmpty() ? "no interface can" : "yes: " + String.join(", ", tx));
+        if (rx.isEmpty() && firstNo != null) {
+            out.printf("  why: %s%n  fix: %s%n", firstNo.reason(), firstNo.fix());
+        }
+        out.println("  (devmem doctor shows every interface with the kernel's answers)");
     }
 }

@@ -41,6 +41,8 @@ class DemoTest {
         assertThat(v.get("bytesValidated").asLong()).isEqualTo(requested);
         assertThat(v.get("terminator").asInt()).isZero();
         assertThat(j.get("doctor").get("kernel").asText()).isNotBlank();
+        assertThat(j.get("doctor").get("schema").asText()).isEqualTo("devmem-doctor/1");
+        assertThat(j.get("doctor").get("interfaces").isArray()).isTrue();
         assertThat(j.get("seconds").asDouble()).isPositive();
         assertThat(j.get("gbitPerSecond").asDouble()).isPositive();
     }
@@ -54,8 +56,8 @@ class DemoTest {
                 .contains("reclaimed 0")
                 .contains("per GiB")
                 .contains("  validation  every byte right: 16777216 bytes, pattern 1..6 then 0x00")
-                .contains("doctor (")
-                .contains("kernel");
+                .contains("doctor: kernel ")
+                .contains("devmem RX on this host: ");
         assertThat(r.err()).contains("devmem demo: 16.0 MiB of the kernel doc's netcat pattern")
                 .contains("listening on 127.0.0.1:");
         assertThat(r.err()).as("no progress line off a terminal").doesNotContain("\r");
