@@ -19,6 +19,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -209,7 +210,7 @@ public class IngestService implements SmartLifecycle {
                     r.error());
         } else {
             log.info("devmem ingest: connection {} from {} {}: {} bytes in {} frags ({} dmabuf, {} linear, {} host),"
-                            + " crc32c {}, {} MiB/s", r.id(), r.remote(), r.outcome().name().toLowerCase(), r.bytes(),
+                            + " crc32c {}, {} MiB/s", r.id(), r.remote(), r.outcome().name().toLowerCase(Locale.ROOT), r.bytes(),
                     r.frags(), r.dmabufFrags(), r.linearFrags(), r.hostFrags(), r.crc32c(),
                     String.format("%.1f", r.mibPerSecond()));
         }

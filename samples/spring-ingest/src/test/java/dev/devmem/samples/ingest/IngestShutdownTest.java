@@ -1,5 +1,8 @@
 package dev.devmem.samples.ingest;
 
+import dev.devmem.api.DmabufSource;
+import dev.devmem.api.Errno;
+import dev.devmem.api.NetlinkException;
 import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.ffm.emulated.EmulatedBackend;
 import dev.devmem.ffm.emulated.EmulatedNic;
@@ -12,6 +15,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 import reactor.core.scheduler.Scheduler;
 
 import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -19,6 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -85,6 +90,10 @@ class IngestShutdownTest {
             assertThat(nic.liveBindings()).as("live bindings after close").isEmpty();
             assertThat(nic.stats().tokensOutstanding()).as("tokens outstanding on the NIC").isZero();
             assertThat(nic.stats().buffersHeld()).isZero();
+            assertThatThrownBy(() -> nic.bindRx(List.of(3), DmabufSource.emulated(1 << 20)))
+                    .as("the backend bean was closed with the context: the NIC is gone")
+                    .isInstanceOfSatisfying(NetlinkException.class,
+                            e -> assertThat(e.errno()).isEqualTo(Errno.ENODEV));
             assertThat(sending.get(PatternSender.TIMEOUT.toSeconds(), TimeUnit.SECONDS))
                     .as("the sender saw the connection close").isPositive();
         } finally {
