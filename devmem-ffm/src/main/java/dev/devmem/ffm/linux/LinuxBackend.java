@@ -9,6 +9,7 @@ import dev.devmem.api.spi.BackendAvailability;
 import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
+import dev.devmem.api.spi.DevmemTxSocket;
 import dev.devmem.api.spi.IoWaiter;
 import dev.devmem.api.spi.RxBinding;
 import dev.devmem.api.spi.TxBinding;
@@ -17,6 +18,7 @@ import dev.devmem.ffm.rx.PollIoWaiter;
 import dev.devmem.ffm.rx.RxSocketOptions;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.sys.Syscalls;
+import dev.devmem.ffm.tx.DevmemTxSocketImpl;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -87,7 +89,12 @@ public final class LinuxBackend implements DevmemBackend {
         return LinuxBindings.bindRx(spec);
     }
 
-    /** Like {@link #bindRx}, for devmem TX (netdev bind-tx, Linux 6.16+). */
+    /**
+     * Like {@link #bindRx}, for devmem TX (netdev bind-tx, Linux 6.16+). Needs no privilege on Linux
+     * 6.16 to 6.19; a kernel that checks one answers EPERM, explained. With
+     * {@link TxBindingSpec#copyFallback()}, EOPNOTSUPP (the driver has no netmem TX) or a kernel without
+     * bind-tx yields a host-memory binding of id 0 instead, when the dmabuf can be mapped.
+     */
     @Override
     public TxBinding bindTx(TxBindingSpec spec) throws DevmemException {
         Objects.requireNonNull(spec, "spec");
@@ -129,9 +136,44 @@ public final class LinuxBackend implements DevmemBackend {
     @Override
     public DevmemSocket connect(InetSocketAddress remote) throws DevmemException {
         Objects.requireNonNull(remote, "remote");
+        int fd = connectFd(remote, null);
+        try {
+            return new DevmemSocketImpl(new LinuxSocketEndpoint(fd), options);
+        } catch (RuntimeException | Error e) {
+            Syscalls.close(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * Connects for devmem TX: the socket is bound to the binding's interface first
+     * ({@code SO_BINDTODEVICE}, so that the route leaves through the device the dmabuf is bound to,
+     * which the kernel requires: ENODEV otherwise), then connected like {@link #connect}, then
+     * {@code SO_ZEROCOPY} is turned on. Copy-fallback bindings are bound to their interface too.
+     */
+    @Override
+    public DevmemTxSocket connectTx(InetSocketAddress remote, TxBinding binding) throws DevmemException {
+        Objects.requireNonNull(remote, "remote");
+        Objects.requireNonNull(binding, "binding");
+        int fd = connectFd(remote, binding.interfaceName());
+        return new DevmemTxSocketImpl(new LinuxSocketEndpoint(fd)); // closes the fd if SO_ZEROCOPY fails
+    }
+
+    /**
+     * A connected, non-blocking TCP socket: a non-blocking {@code connect}, then {@code poll} for
+     * writability up to the connect timeout, then {@code SO_ERROR} for the outcome.
+     *
+     * @param device the interface to bind to first ({@code SO_BINDTODEVICE}), or null
+     * @throws SyscallException naming the remote address, e.g. ECONNREFUSED, or ETIMEDOUT when the
+     *                          handshake did not finish in time
+     */
+    private int connectFd(InetSocketAddress remote, String device) throws DevmemException {
         String operation = "connect(" + LinuxSockets.describe(remote) + ")";
         int fd = LinuxSockets.openTcp(remote);
         try {
+            if (device != null) {
+                LinuxSockets.bindToDevice(fd, device);
+            }
             int r = LinuxSockets.connect(fd, remote);
             if (r < 0 && r != -EINPROGRESS && r != -EINTR) {
                 throw LinuxSockets.failure(operation, r);
@@ -139,7 +181,7 @@ public final class LinuxBackend implements DevmemBackend {
             if (r < 0) {
                 awaitConnected(fd, operation);
             }
-            return new DevmemSocketImpl(new LinuxSocketEndpoint(fd), options);
+            return fd;
         } catch (DevmemException | RuntimeException e) {
             Syscalls.close(fd);
             throw e;

@@ -35,6 +35,24 @@ final class LinuxSockets {
         }
     }
 
+    /**
+     * {@code SO_BINDTODEVICE}: the socket only uses routes through {@code device}. A fresh socket needs
+     * no privilege for it (Linux 5.7+); rebinding a bound one needs CAP_NET_RAW.
+     */
+    static void bindToDevice(int fd, String device) throws SyscallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment name = arena.allocateFrom(device);
+            int r = Syscalls.setsockopt(fd, LinuxConstants.SOL_SOCKET, LinuxConstants.SO_BINDTODEVICE, name,
+                    (int) name.byteSize());
+            if (r < 0) {
+                Errno e = Errno.of(-r);
+                throw new SyscallException("setsockopt(SO_BINDTODEVICE, " + device + ")", e,
+                        e.equals(Errno.ENODEV) ? "there is no interface " + device + " in this network namespace"
+                                : e.equals(Errno.EPERM) ? "rebinding a socket to another device needs CAP_NET_RAW" : null);
+            }
+        }
+    }
+
     /** {@code getsockopt(SOL_SOCKET, SO_ERROR)}: the pending error of a non-blocking connect, as a positive errno. */
     static int soError(int fd) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
