@@ -1,13 +1,13 @@
 package dev.devmem.ffm.emulated;
 
 import dev.devmem.api.DevmemException;
-import dev.devmem.api.DevmemUnsupportedException;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.TxBindingSpec;
 import dev.devmem.api.spi.BackendAvailability;
 import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
+import dev.devmem.api.spi.DevmemTxSocket;
 import dev.devmem.api.spi.IoWaiter;
 import dev.devmem.api.spi.TxBinding;
 import dev.devmem.ffm.rx.DevmemSocketImpl;
@@ -15,6 +15,7 @@ import dev.devmem.ffm.rx.DmabufViews;
 import dev.devmem.ffm.rx.PollIoWaiter;
 import dev.devmem.ffm.rx.PollSource;
 import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.tx.DevmemTxSocketImpl;
 
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
@@ -76,10 +77,10 @@ public final class EmulatedBackend implements DevmemBackend, AutoCloseable {
         return nic.bindRx(spec);
     }
 
+    /** {@code bind-tx} on the emulated NIC: a writable memfd "dmabuf"; see {@link EmulatedNic#bindTx}. */
     @Override
-    public TxBinding bindTx(TxBindingSpec spec) throws DevmemException {
-        throw new DevmemUnsupportedException("emulated bind-tx", null,
-                "the emulated NIC has no TX path yet");
+    public EmulatedTxBinding bindTx(TxBindingSpec spec) throws DevmemException {
+        return nic.bindTx(spec);
     }
 
     @Override
@@ -95,6 +96,18 @@ public final class EmulatedBackend implements DevmemBackend, AutoCloseable {
     public DevmemSocket connect(InetSocketAddress remote) throws DevmemException {
         Objects.requireNonNull(remote, "remote");
         return new DevmemSocketImpl(nic.connect(remote), options, views);
+    }
+
+    /**
+     * A TCP connection through the emulated NIC whose sends read the TX binding's memfd dmabuf (see
+     * {@link EmulatedTx}), driven by the same {@link DevmemTxSocketImpl} engine as the Linux backend.
+     * A binding of another NIC is the kernel's "route device differs": its sends fail with ENODEV.
+     */
+    @Override
+    public DevmemTxSocket connectTx(InetSocketAddress remote, TxBinding binding) throws DevmemException {
+        Objects.requireNonNull(remote, "remote");
+        Objects.requireNonNull(binding, "binding");
+        return new DevmemTxSocketImpl(nic.connect(remote));
     }
 
     /** A synthetic socket (no TCP) on rx queue {@code queue}; see {@link EmulatedNic#synthetic}. */

@@ -75,6 +75,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     private final SplittableRandom rng;
 
     private final TokenTable tokens = new TokenTable();
+    private final EmulatedTx tx;
     private Skb[] ring = new Skb[16];
     private int ringHead;
     private int ringCount;
@@ -149,6 +150,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         }
         linearFreeCount = LINEAR_SLOTS;
         readMsg.set(ValueLayout.ADDRESS, Structs.MSGHDR_IOV, readIov);
+        this.tx = fd >= 0 ? new EmulatedTx(nic, fd) : null;
         nic.endpointOpened();
     }
 
@@ -187,7 +189,11 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         }
         if ((flags & (MSG_ERRQUEUE | MSG_OOB)) != 0) {
             if (fd >= 0) {
-                return Syscalls.recvmsg(fd, msghdr, flags);
+                long r = Syscalls.recvmsg(fd, msghdr, flags);
+                if (r >= 0 && (flags & MSG_ERRQUEUE) != 0) {
+                    tx.afterErrqueue(msghdr);
+                }
+                return r;
             }
             return (flags & MSG_ERRQUEUE) != 0 ? -Errno.EAGAIN.number() : -Errno.EINVAL.number();
         }
@@ -731,7 +737,9 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         if (fd < 0) {
             return -Errno.ENOPROTOOPT.number();
         }
-        return Syscalls.setsockopt(fd, level, name, value, len);
+        int r = Syscalls.setsockopt(fd, level, name, value, len);
+        tx.afterSetsockopt(level, name, r);
+        return r;
     }
 
     private int dontneed(MemorySegment value, int optlen) {
@@ -798,12 +806,36 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
 
     // ----------------------------------------------------------------------------------- the rest
 
+    /**
+     * {@code sendmsg}: devmem TX as the kernel does it, see {@link EmulatedTx}. A send that names no
+     * TX binding (no cmsg, or id 0) goes to the real socket unchanged; a synthetic endpoint answers EPIPE.
+     */
     @Override
     public long sendmsg(MemorySegment msghdr, int flags) {
         if (closed) {
             return -Errno.EBADF.number();
         }
-        return fd >= 0 ? Syscalls.sendmsg(fd, msghdr, flags) : -Errno.EPIPE.number();
+        return fd >= 0 ? tx.sendmsg(msghdr, flags) : -Errno.EPIPE.number();
+    }
+
+    /** Devmem sends (a TX binding id in the cmsg) that took bytes on this socket. */
+    public long devmemSends() {
+        return tx == null ? 0 : tx.devmemSends;
+    }
+
+    /** Bytes those devmem sends took from their dmabufs. */
+    public long devmemBytesSent() {
+        return tx == null ? 0 : tx.devmemBytes;
+    }
+
+    /** Send numbers the real socket spent (devmem and ordinary MSG_ZEROCOPY sends). */
+    public long zerocopySends() {
+        return tx == null ? 0 : tx.zerocopySends;
+    }
+
+    /** Zerocopy notices whose COPIED code was cleared because their first send was a devmem send. */
+    public long noticesRewritten() {
+        return tx == null ? 0 : tx.noticesRewritten;
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.devmem.api.Errno;
 import dev.devmem.api.NetlinkException;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.SyscallException;
+import dev.devmem.api.TxBindingSpec;
 import dev.devmem.ffm.sys.SockAddr;
 import dev.devmem.ffm.sys.Structs;
 import dev.devmem.ffm.sys.Syscalls;
@@ -42,6 +43,10 @@ public final class EmulatedNic implements AutoCloseable {
     /** Emulated interfaces get ifindexes from here up, far from any real interface's. */
     private static final AtomicInteger IFINDEX = new AtomicInteger(0x4000_0000);
 
+    /** The kernel's extack text for bind-tx on a driver without netmem TX (net/core/netdev-genl.c). */
+    public static final String NO_NETMEM_TX_MESSAGE = "Driver does not support netmem TX";
+    private static final long PAGE = 4096;
+
     /** The kernel's extack text when a queue already has a memory provider (net/core/netdev_rx_queue.c). */
     public static final String QUEUE_BUSY_MESSAGE = "designated queue already memory provider bound";
 
@@ -49,6 +54,7 @@ public final class EmulatedNic implements AutoCloseable {
     private final int ifindex;
     private final EmulatedQueue[] queues;
     private final List<EmulatedRxBinding> bindings = new ArrayList<>(); // guarded by this: not yet memory-released
+    private final List<EmulatedTxBinding> txBindings = new ArrayList<>(); // guarded by this: open ones
     private final AtomicInteger openEndpoints = new AtomicInteger();
     private boolean closed; // guarded by this
     private boolean queuesClosed; // guarded by this
@@ -205,6 +211,97 @@ public final class EmulatedNic implements AutoCloseable {
             bindings.add(binding);
         }
         return binding;
+    }
+
+    /**
+     * {@code netdev bind-tx} for this NIC, with the kernel's checks in its order: the interface
+     * (ENODEV), the driver's netmem TX opt-in ({@link EmulatedNicConfig#netmemTx()}; EOPNOTSUPP with
+     * the kernel's text {@value #NO_NETMEM_TX_MESSAGE}), then the dmabuf. The dmabuf is a memfd
+     * (emulated or udmabuf sources; rounded up to a page) or the caller's memfd ({@code ofFd}), mapped
+     * writable. With {@link TxBindingSpec#copyFallback()} an EOPNOTSUPP becomes a host-memory binding of
+     * id 0 that carries the refusal.
+     *
+     * @throws DevmemUnsupportedException a dmabuf source that is not host memory (dma-heap, CUDA)
+     */
+    public EmulatedTxBinding bindTx(TxBindingSpec spec) throws DevmemException {
+        Objects.requireNonNull(spec, "spec");
+        if (!spec.interfaceName().equals(config.interfaceName())) {
+            throw new NetlinkException("netdev bind-tx", Errno.ENODEV, null, null, null, null,
+                    "the emulated NIC is " + config.interfaceName() + ", there is no " + spec.interfaceName());
+        }
+        synchronized (this) {
+            if (closed) {
+                throw new NetlinkException("netdev bind-tx", Errno.ENODEV, null, null, null, null,
+                        "the emulated NIC " + config.interfaceName() + " is gone");
+            }
+        }
+        NetlinkException refusal = null;
+        if (!config.netmemTx()) {
+            refusal = new NetlinkException("netdev bind-tx", Errno.EOPNOTSUPP, NO_NETMEM_TX_MESSAGE, null, null, null,
+                    "the emulated NIC " + config.interfaceName() + " is configured without netmem TX"
+                            + " (EmulatedNicConfig.withNetmemTx(false)), like lo, veth and most drivers");
+            if (!spec.copyFallback()) {
+                throw refusal;
+            }
+        }
+        DmabufSource dmabuf = spec.dmabuf();
+        int fd;
+        boolean ownsFd;
+        long size;
+        switch (dmabuf) {
+            case DmabufSource.Emulated e -> {
+                size = (e.size() + PAGE - 1) & -PAGE;
+                fd = createMemfd(size);
+                ownsFd = true;
+            }
+            case DmabufSource.Udmabuf u -> {
+                size = (u.size() + PAGE - 1) & -PAGE;
+                fd = createMemfd(size);
+                ownsFd = true;
+            }
+            case DmabufSource.Fd f -> {
+                size = f.size();
+                fd = f.fd();
+                ownsFd = false;
+            }
+            default -> throw new DevmemUnsupportedException("emulated bind-tx of " + dmabuf, null,
+                    "the emulated NIC sends from host memory only (emulated, udmabuf or a memfd fd), not " + dmabuf);
+        }
+        Arena arena = Arena.ofShared();
+        MemorySegment memory;
+        try {
+            MemorySegment raw = Syscalls.mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            memory = raw.reinterpret(size, arena, seg -> Syscalls.munmap(seg, size));
+        } catch (SyscallException e) {
+            arena.close();
+            if (ownsFd) {
+                Syscalls.closeQuietly(fd);
+            }
+            if (refusal != null) {
+                DevmemUnsupportedException u = new DevmemUnsupportedException("devmem TX copy fallback", null,
+                        refusal.getMessage() + "; the copy fallback needs a host-mappable dmabuf, and fd " + fd
+                                + " cannot be mapped: " + e.errno(), refusal);
+                u.addSuppressed(e);
+                throw u;
+            }
+            throw new NetlinkException("netdev bind-tx", Errno.EINVAL, "Failed to map dmabuf attachment", null,
+                    null, null, "fd " + fd + " cannot be mapped: " + e.errno());
+        }
+        int id = refusal == null ? BindingIds.allocate() : 0;
+        EmulatedTxBinding binding = new EmulatedTxBinding(this, id, size, fd, ownsFd, arena, memory, refusal);
+        synchronized (this) {
+            txBindings.add(binding);
+        }
+        return binding;
+    }
+
+    synchronized void txBindingClosed(EmulatedTxBinding binding) {
+        txBindings.remove(binding);
+    }
+
+    /** The TX bindings not yet closed. */
+    public synchronized List<EmulatedTxBinding> txBindings() {
+        return List.copyOf(txBindings);
     }
 
     private static int createMemfd(long size) throws SyscallException {
@@ -375,20 +472,25 @@ public final class EmulatedNic implements AutoCloseable {
     }
 
     /**
-     * The NIC goes away: every binding is unbound (its memory stays until its buffers come back), new
+     * The NIC goes away: every rx and TX binding is unbound (its memory stays until its buffers come back), new
      * bindings fail with ENODEV. The queues' eventfds close once every endpoint is closed. Idempotent.
      */
     @Override
     public void close() {
         List<EmulatedRxBinding> toClose;
+        List<EmulatedTxBinding> txToClose;
         synchronized (this) {
             if (closed) {
                 return;
             }
             closed = true;
             toClose = List.copyOf(bindings);
+            txToClose = List.copyOf(txBindings);
         }
         for (EmulatedRxBinding b : toClose) {
+            b.close();
+        }
+        for (EmulatedTxBinding b : txToClose) {
             b.close();
         }
         synchronized (this) {

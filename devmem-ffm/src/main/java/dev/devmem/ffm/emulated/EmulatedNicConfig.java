@@ -17,6 +17,7 @@ import java.util.Objects;
  * <tr><td>{@link #headerBufferSize()}</td><td>256</td><td>the header buffer of a header-split rx descriptor</td></tr>
  * <tr><td>{@link #seed()}</td><td>1</td><td>seed of the header-split failure draw (reproducible runs)</td></tr>
  * <tr><td>{@link #flowSteering()}</td><td>{@link FlowSteering#rss()}</td><td>RSS indirection and ntuple rules</td></tr>
+ * <tr><td>{@link #netmemTx()}</td><td>true</td><td>the driver's opt-in to devmem TX ({@code netmem_tx})</td></tr>
  * </table>
  */
 public final class EmulatedNicConfig {
@@ -27,7 +28,7 @@ public final class EmulatedNicConfig {
     public static final int MAX_FRAG_SIZE = 1 << 20;
 
     private static final EmulatedNicConfig DEFAULTS =
-            new EmulatedNicConfig("emu0", 4, 4096, 65536, 0.0, 256, 1L, FlowSteering.rss());
+            new EmulatedNicConfig("emu0", 4, 4096, 65536, 0.0, 256, 1L, FlowSteering.rss(), true);
 
     private final String interfaceName;
     private final int rxQueues;
@@ -37,10 +38,11 @@ public final class EmulatedNicConfig {
     private final int headerBufferSize;
     private final long seed;
     private final FlowSteering flowSteering;
+    private final boolean netmemTx;
 
     private EmulatedNicConfig(String interfaceName, int rxQueues, int fragSize, int maxSkbSize,
                               double headerSplitFailureRate, int headerBufferSize, long seed,
-                              FlowSteering flowSteering) {
+                              FlowSteering flowSteering, boolean netmemTx) {
         this.interfaceName = interfaceName;
         this.rxQueues = rxQueues;
         this.fragSize = fragSize;
@@ -49,6 +51,7 @@ public final class EmulatedNicConfig {
         this.headerBufferSize = headerBufferSize;
         this.seed = seed;
         this.flowSteering = flowSteering;
+        this.netmemTx = netmemTx;
     }
 
     /** The defaults: {@code emu0}, 4 rx queues, 4096-byte frags, 64 KiB skbs, no header-split failures, RSS. */
@@ -63,7 +66,7 @@ public final class EmulatedNicConfig {
             throw new IllegalArgumentException("not a valid interface name: '" + name + "'");
         }
         return new EmulatedNicConfig(name, rxQueues, fragSize, maxSkbSize, headerSplitFailureRate, headerBufferSize,
-                seed, flowSteering);
+                seed, flowSteering, netmemTx);
     }
 
     /** The number of rx queues, 1 to 1024. */
@@ -72,7 +75,7 @@ public final class EmulatedNicConfig {
             throw new IllegalArgumentException("rx queue count must be in [1, 1024], was " + count);
         }
         return new EmulatedNicConfig(interfaceName, count, fragSize, maxSkbSize, headerSplitFailureRate,
-                headerBufferSize, seed, flowSteering);
+                headerBufferSize, seed, flowSteering, netmemTx);
     }
 
     /**
@@ -85,7 +88,7 @@ public final class EmulatedNicConfig {
                     + MAX_FRAG_SIZE + "], was " + size);
         }
         return new EmulatedNicConfig(interfaceName, rxQueues, size, maxSkbSize, headerSplitFailureRate,
-                headerBufferSize, seed, flowSteering);
+                headerBufferSize, seed, flowSteering, netmemTx);
     }
 
     /**
@@ -97,7 +100,7 @@ public final class EmulatedNicConfig {
             throw new IllegalArgumentException("max skb size must be in [1, 16 MiB], was " + size);
         }
         return new EmulatedNicConfig(interfaceName, rxQueues, fragSize, size, headerSplitFailureRate,
-                headerBufferSize, seed, flowSteering);
+                headerBufferSize, seed, flowSteering, netmemTx);
     }
 
     /**
@@ -110,7 +113,7 @@ public final class EmulatedNicConfig {
             throw new IllegalArgumentException("header split failure rate must be in [0, 1], was " + rate);
         }
         return new EmulatedNicConfig(interfaceName, rxQueues, fragSize, maxSkbSize, rate, headerBufferSize,
-                seed, flowSteering);
+                seed, flowSteering, netmemTx);
     }
 
     /** The header buffer of an rx descriptor, 1 to 64 KiB: how much payload a failed split puts in the linear area. */
@@ -119,14 +122,27 @@ public final class EmulatedNicConfig {
             throw new IllegalArgumentException("header buffer size must be in [1, 65536], was " + size);
         }
         return new EmulatedNicConfig(interfaceName, rxQueues, fragSize, maxSkbSize, headerSplitFailureRate,
-                size, seed, flowSteering);
+                size, seed, flowSteering, netmemTx);
     }
 
     /** How flows are spread over rx queues. */
     public EmulatedNicConfig withFlowSteering(FlowSteering steering) {
         Objects.requireNonNull(steering, "steering");
         return new EmulatedNicConfig(interfaceName, rxQueues, fragSize, maxSkbSize, headerSplitFailureRate,
-                headerBufferSize, seed, steering);
+                headerBufferSize, seed, steering, netmemTx);
+    }
+
+    /**
+     * Whether the driver opted into devmem TX ({@code netdev->netmem_tx}). Without it bind-tx fails as
+     * on lo and veth: EOPNOTSUPP "Driver does not support netmem TX". Default true.
+     */
+    public EmulatedNicConfig withNetmemTx(boolean supported) {
+        return new EmulatedNicConfig(interfaceName, rxQueues, fragSize, maxSkbSize, headerSplitFailureRate,
+                headerBufferSize, seed, flowSteering, supported);
+    }
+
+    public boolean netmemTx() {
+        return netmemTx;
     }
 
     public String interfaceName() {
@@ -165,6 +181,6 @@ public final class EmulatedNicConfig {
     public String toString() {
         return "EmulatedNicConfig[interface=" + interfaceName + ", rxQueues=" + rxQueues + ", fragSize=" + fragSize
                 + ", maxSkbSize=" + maxSkbSize + ", headerSplitFailureRate=" + headerSplitFailureRate
-                + ", headerBufferSize=" + headerBufferSize + ", seed=" + seed + "]";
+                + ", headerBufferSize=" + headerBufferSize + ", seed=" + seed + ", netmemTx=" + netmemTx + "]";
     }
 }
