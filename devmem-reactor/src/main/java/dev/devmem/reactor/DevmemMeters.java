@@ -5,10 +5,16 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.docs.MeterDocumentation;
 
 /**
- * The meters a {@link DevmemReceiver} records when it is given a
- * {@linkplain DevmemReceiver#meterRegistry meter registry}. Names share the prefix {@code devmem.};
- * tags are low-cardinality only (no per-connection or per-address tags). Counters are updated once
- * per recvmsg or per flush, never per frag.
+ * The meters a {@link DevmemReceiver} or a {@link DevmemSender} records when it is given a
+ * {@linkplain DevmemReceiver#meterRegistry meter registry}. Names share the prefix {@code devmem.}
+ * ({@code devmem.tx.} for sending); tags are low-cardinality only (no per-connection or per-address
+ * tags). Receive counters are updated once per recvmsg or per flush, never per frag; TX counters once
+ * per sendmsg or per completion poll, never per byte.
+ *
+ * <p>TX identities that hold at every quiescent point (nothing in flight):
+ * {@code devmem.tx.bytes} = {@code devmem.tx.completed.bytes} + {@code devmem.tx.outstanding.bytes},
+ * {@code devmem.tx.sends} = {@code devmem.tx.completions} + the sends in flight, and the bytes equal the
+ * lengths of the slices sent.
  */
 public enum DevmemMeters implements MeterDocumentation {
 
@@ -93,6 +99,86 @@ public enum DevmemMeters implements MeterDocumentation {
         @Override public String getName() { return "devmem.connections.active"; }
         @Override public Meter.Type getType() { return Meter.Type.GAUGE; }
         @Override public String getBaseUnit() { return "connections"; }
+    },
+
+    // ------------------------------------------------------------------ TX ({@link DevmemSender})
+
+    /** Bytes the kernel took from device memory (the sum of what the sendmsg calls returned). */
+    TX_BYTES {
+        @Override public String getName() { return "devmem.tx.bytes"; }
+        @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
+        @Override public String getBaseUnit() { return "bytes"; }
+    },
+
+    /** sendmsg calls that took bytes: each spent one of the socket's zerocopy send numbers. */
+    TX_SENDS {
+        @Override public String getName() { return "devmem.tx.sends"; }
+        @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
+        @Override public String getBaseUnit() { return "sends"; }
+    },
+
+    /** Sends the kernel reported complete (by send number, whatever the notifications merged). */
+    TX_COMPLETIONS {
+        @Override public String getName() { return "devmem.tx.completions"; }
+        @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
+        @Override public String getBaseUnit() { return "sends"; }
+    },
+
+    /** Bytes of the completed sends. */
+    TX_COMPLETED_BYTES {
+        @Override public String getName() { return "devmem.tx.completed.bytes"; }
+        @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
+        @Override public String getBaseUnit() { return "bytes"; }
+    },
+
+    /** Completed sends the kernel reported as copied ({@code SO_EE_CODE_ZEROCOPY_COPIED}). */
+    TX_COPIED {
+        @Override public String getName() { return "devmem.tx.copied"; }
+        @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
+        @Override public String getBaseUnit() { return "sends"; }
+    },
+
+    /** Completion notifications read from the error queue (one may cover many sends). */
+    TX_NOTIFICATIONS {
+        @Override public String getName() { return "devmem.tx.notifications"; }
+        @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
+        @Override public String getBaseUnit() { return "notifications"; }
+    },
+
+    /** Slices completed and handed to the subscriber. */
+    TX_SLICES {
+        @Override public String getName() { return "devmem.tx.slices"; }
+        @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
+        @Override public String getBaseUnit() { return "slices"; }
+    },
+
+    /** Bytes sent and not yet completed, summed over live senders: the in-flight cap bounds it per sender. */
+    TX_OUTSTANDING_BYTES {
+        @Override public String getName() { return "devmem.tx.outstanding.bytes"; }
+        @Override public Meter.Type getType() { return Meter.Type.GAUGE; }
+        @Override public String getBaseUnit() { return "bytes"; }
+    },
+
+    /** Times sending stopped, by reason: the in-flight cap, or a full socket buffer. */
+    TX_STALLS {
+        @Override public String getName() { return "devmem.tx.stalls"; }
+        @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
+        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.REASON}; }
+    },
+
+    /** TX bindings held by live sender subscriptions, by mode: {@code devmem}, or {@code fallback} (host memory). */
+    TX_BINDINGS_ACTIVE {
+        @Override public String getName() { return "devmem.tx.bindings.active"; }
+        @Override public Meter.Type getType() { return Meter.Type.GAUGE; }
+        @Override public String getBaseUnit() { return "bindings"; }
+        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.MODE}; }
+    },
+
+    /** Sender subscriptions that ran on the copy fallback because the kernel refused devmem TX. */
+    TX_FALLBACKS {
+        @Override public String getName() { return "devmem.tx.fallbacks"; }
+        @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
+        @Override public String getBaseUnit() { return "subscriptions"; }
     };
 
     /** Tag keys. */
@@ -101,9 +187,13 @@ public enum DevmemMeters implements MeterDocumentation {
         KIND {
             @Override public String asString() { return "kind"; }
         },
-        /** {@code demand}, {@code tokens} or {@code buffers}. */
+        /** {@code demand}, {@code tokens} or {@code buffers} (rx); {@code inflight} or {@code socket} (TX). */
         REASON {
             @Override public String asString() { return "reason"; }
+        },
+        /** {@code devmem} or {@code fallback}. */
+        MODE {
+            @Override public String asString() { return "mode"; }
         }
     }
 

@@ -1,0 +1,570 @@
+package dev.devmem.reactor;
+
+import dev.devmem.api.DevmemException;
+import dev.devmem.api.DevmemProtocolException;
+import dev.devmem.api.spi.DevmemTxSocket;
+import dev.devmem.api.spi.Pollable;
+import dev.devmem.api.spi.TxBinding;
+import dev.devmem.api.spi.TxCompletionSink;
+import dev.devmem.api.spi.TxStats;
+import org.jctools.queues.atomic.MpscUnboundedAtomicArrayQueue;
+import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Operators;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+import reactor.util.context.Context;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.function.Function;
+
+/**
+ * One sender subscription on its I/O loop: takes slices from the user's publisher, sends them in
+ * order through the {@link DevmemTxSocket} under the in-flight byte cap, turns the socket's
+ * completions into {@link TxCompletion}s (in order, with downstream demand) and frees each slice's
+ * region only when all of its bytes are reported complete.
+ *
+ * <p>Threads: the socket, the slice queues and every non-volatile field belong to the loop thread.
+ * Other threads only: add downstream demand, cancel, ask to close, and deliver slices (the upstream's
+ * onNext goes to an MPSC queue). Every downstream signal happens on the loop thread.
+ *
+ * <p>Gates. Upstream gets {@code request(1)} only while the bytes taken but not yet completed are
+ * below the cap and fewer than {@link #MAX_READY} completions wait for downstream demand. A send takes
+ * at most the room left under the cap, so sent-but-not-completed bytes never exceed it.
+ *
+ * <p>Ending. Complete: after the upstream completed and every slice's completion was emitted.
+ * Cancel, error or close: stop sending, cancel the upstream, give back the slices never sent, keep
+ * polling completions until nothing is in flight or the grace period ends, then close the socket.
+ * Regions still in flight then are never freed (the buffer dies with the subscription): nothing is
+ * reused early.
+ */
+final class TxChannel extends Channel implements Subscription {
+    private static final Logger log = Loggers.getLogger(TxChannel.class);
+    private static final int NEW = 0;
+    private static final int ACTIVE = 1;
+    private static final int DONE = 2;
+    private static final int DRAINING = 3;
+    private static final int CLOSED = 4;
+    /** Completions waiting for downstream demand beyond which no new slice is requested. */
+    static final int MAX_READY = 1024;
+    /** Sends per loop pass, so that one sender does not starve the other channels of its loop. */
+    private static final int SENDS_PER_PASS = 32;
+
+    private static final AtomicLongFieldUpdater<TxChannel> REQUESTED =
+            AtomicLongFieldUpdater.newUpdater(TxChannel.class, "requested");
+
+    final IoLoop loop;
+    private final TxSession session;
+    private final DevmemTxSocket socket;
+    private final TxBinding binding;
+    private final TxBuffer buffer;
+    private final TxMetrics metrics;
+    private final long maxInFlight;
+    private final long graceNanos;
+    private final MpscUnboundedAtomicArrayQueue<TxSlice> incoming = new MpscUnboundedAtomicArrayQueue<>(16);
+    private final ArrayDeque<TxSlice> sending = new ArrayDeque<>();
+    private final ArrayDeque<TxSlice> awaiting = new ArrayDeque<>();
+    private final ArrayDeque<TxCompletion> ready = new ArrayDeque<>();
+    private final Upstream upstream = new Upstream();
+    private final Completions completions = new Completions();
+
+    // --- touched by other threads ---
+    private volatile long requested;
+    private volatile boolean cancelled;
+    private volatile boolean closeRequested;
+    private volatile boolean graceDue;
+    private volatile boolean closedFlag;
+
+    // --- loop thread only ---
+    private int state = NEW;
+    private CoreSubscriber<? super TxCompletion> actual;
+    private long nextSequence;
+    private long streamOffset;
+    private long inFlightBytes;
+    private long queuedBytes;
+    private int upstreamPending;
+    private boolean upstreamDone;
+    private boolean stalledInflight;
+    private boolean stalledSocket;
+    private long noticesSeen;
+    private DevmemException completionError;
+
+    TxChannel(TxSession session, IoLoop loop) {
+        this.session = session;
+        this.loop = loop;
+        this.socket = session.socket();
+        this.binding = session.binding();
+        this.buffer = session.buffer();
+        this.metrics = session.metrics;
+        this.maxInFlight = session.config.maxInFlightBytes();
+        this.graceNanos = session.config.closeGracePeriod().toNanos();
+    }
+
+    /** Any thread: the downstream subscribes; the user's publisher is made here, then the loop takes over. */
+    void start(CoreSubscriber<? super TxCompletion> s, Function<? super TxBuffer, ? extends Publisher<TxSlice>> source) {
+        s.onSubscribe(this);
+        Publisher<TxSlice> slices;
+        try {
+            slices = java.util.Objects.requireNonNull(source.apply(buffer), "the slice source returned null");
+        } catch (Throwable t) {
+            loop.register(this);
+            loop.execute(() -> {
+                activate(s);
+                fail(Operators.onOperatorError(t, s.currentContext()));
+            });
+            return;
+        }
+        loop.register(this);
+        loop.execute(() -> activate(s));
+        // operators in the user's publisher that drop slices (take, filter) give them back
+        Flux.from(slices).doOnDiscard(TxSlice.class, TxSlice::release).subscribe(upstream);
+    }
+
+    private void activate(CoreSubscriber<? super TxCompletion> s) {
+        if (state != NEW) {
+            s.onError(new IllegalStateException("devmem sender already closed"));
+            return;
+        }
+        actual = s;
+        state = ACTIVE;
+    }
+
+    // ------------------------------------------------------------------ Subscription (downstream)
+
+    @Override
+    public void request(long n) {
+        if (Operators.validate(n) && Operators.addCap(REQUESTED, this, n) == 0) {
+            loop.signal();
+        }
+    }
+
+    @Override
+    public void cancel() {
+        if (!cancelled) {
+            cancelled = true;
+            loop.signal();
+        }
+    }
+
+    /** Any thread: the session is closing (cancel, error or complete of the outer subscription). */
+    void requestClose() {
+        closeRequested = true;
+        loop.signal();
+    }
+
+    boolean closed() {
+        return closedFlag;
+    }
+
+    // ------------------------------------------------------------------ loop thread
+
+    @Override
+    boolean work() {
+        switch (state) {
+            case NEW:
+                if (closeRequested) {
+                    enterDraining();
+                    return true;
+                }
+                return false;
+            case ACTIVE:
+                return workActive();
+            case DONE:
+                if (closeRequested || cancelled) {
+                    closeSocket();
+                    return true;
+                }
+                return false;
+            case DRAINING:
+                return workDraining();
+            default:
+                return false;
+        }
+    }
+
+    private boolean workActive() {
+        if (cancelled || closeRequested) {
+            enterDraining();
+            return true;
+        }
+        boolean progress = takeIncoming();
+        if (state != ACTIVE) {
+            return true;
+        }
+        Throwable upstreamError = upstream.error;
+        if (upstreamError != null) {
+            fail(upstreamError);
+            return true;
+        }
+        try {
+            progress |= sendSome();
+            progress |= pollCompletions();
+        } catch (DevmemException | RuntimeException e) {
+            fail(e);
+            return true;
+        }
+        progress |= emitReady();
+        if (state != ACTIVE) {
+            return true;
+        }
+        requestMore();
+        // `complete` is written after the last onNext offered its slice: read it first, then the queue
+        if (upstream.complete && incoming.isEmpty() && sending.isEmpty()
+                && awaiting.isEmpty() && ready.isEmpty()) {
+            state = DONE;
+            CoreSubscriber<? super TxCompletion> a = actual;
+            actual = null;
+            a.onComplete();
+            return true;
+        }
+        return progress;
+    }
+
+    /** Slices the upstream delivered: checked, numbered and queued for sending. */
+    private boolean takeIncoming() {
+        boolean any = false;
+        TxSlice s;
+        while ((s = incoming.poll()) != null) {
+            any = true;
+            upstreamPending--;
+            if (s.buffer() != buffer) {
+                fail(new IllegalArgumentException("a slice of another TxBuffer (another send subscription): " + s));
+                return true;
+            }
+            if (!s.take()) {
+                fail(new IllegalStateException("a slice was emitted twice, or released before it was sent: " + s));
+                return true;
+            }
+            s.sequence = nextSequence++;
+            s.streamOffset = streamOffset;
+            streamOffset += s.length();
+            queuedBytes += s.length();
+            sending.addLast(s);
+        }
+        return any;
+    }
+
+    private boolean sendSome() throws DevmemException {
+        boolean progress = false;
+        for (int i = 0; i < SENDS_PER_PASS && !sending.isEmpty(); i++) {
+            long room = maxInFlight - inFlightBytes;
+            if (room <= 0) {
+                if (!stalledInflight) {
+                    stalledInflight = true;
+                    metrics.stallInflight();
+                }
+                return progress;
+            }
+            TxSlice s = sending.peekFirst();
+            long len = Math.min(s.length() - s.sent, room);
+            long r = socket.send(binding, s.offset() + s.sent, len, s.sequence);
+            if (r == 0) {
+                if (!stalledSocket) {
+                    stalledSocket = true;
+                    metrics.stallSocket();
+                }
+                return progress;
+            }
+            stalledSocket = false;
+            progress = true;
+            s.sent += r;
+            s.sends++;
+            inFlightBytes += r;
+            queuedBytes -= r;
+            metrics.sent(r);
+            if (s.sent == s.length()) {
+                sending.pollFirst();
+                awaiting.addLast(s);
+            }
+        }
+        return progress;
+    }
+
+    private boolean pollCompletions() throws DevmemException {
+        completions.reset();
+        int n = socket.pollCompletions(completions);
+        if (completionError != null) {
+            DevmemException e = completionError;
+            completionError = null;
+            throw e;
+        }
+        if (n > 0) {
+            TxStats st = socket.stats();
+            long notices = st.notices() - noticesSeen;
+            noticesSeen = st.notices();
+            metrics.completed(n, completions.bytes, completions.copied, notices);
+            metrics.slices(completions.slices);
+        }
+        return n > 0;
+    }
+
+    /** The socket's completions, applied to the oldest slice in flight. No allocation but the records. */
+    private final class Completions implements TxCompletionSink {
+        long bytes;
+        long copied;
+        long slices;
+
+        void reset() {
+            bytes = 0;
+            copied = 0;
+            slices = 0;
+        }
+
+        @Override
+        public void completed(long tag, long n, boolean wasCopied) {
+            TxSlice s = !awaiting.isEmpty() ? awaiting.peekFirst() : sending.peekFirst();
+            if (s == null || s.sequence != tag || s.completed + n > s.sent) {
+                if (completionError == null) {
+                    completionError = new DevmemProtocolException("a completion for slice #" + tag + " of " + n
+                            + " bytes does not match the oldest slice in flight, " + s);
+                }
+                return;
+            }
+            s.completed += n;
+            s.copied |= wasCopied;
+            inFlightBytes -= n;
+            bytes += n;
+            if (wasCopied) {
+                copied++;
+            }
+            if (s.completed == s.length()) {
+                awaiting.pollFirst();
+                s.finish(); // the region is free: it may be leased again from now on
+                slices++;
+                if (state == ACTIVE) {
+                    ready.addLast(new TxCompletion(s.sequence, s.streamOffset, s.offset(), s.length(), s.sends,
+                            s.copied));
+                }
+            } else if (state == DRAINING && s.completed == s.sent && s == sending.peekFirst()) {
+                sending.pollFirst(); // the sent part of an abandoned slice is complete: its region is free
+                s.finish();
+            }
+        }
+    }
+
+    private boolean emitReady() {
+        boolean any = false;
+        while (!ready.isEmpty() && state == ACTIVE) {
+            long r = requested;
+            if (r == 0) {
+                return any;
+            }
+            TxCompletion c = ready.pollFirst();
+            any = true;
+            if (r != Long.MAX_VALUE) {
+                REQUESTED.decrementAndGet(this);
+            }
+            try {
+                actual.onNext(c);
+            } catch (Throwable t) {
+                fail(Operators.onOperatorError(this, t, c, actual.currentContext()));
+                return true;
+            }
+        }
+        return any;
+    }
+
+    private void requestMore() {
+        Subscription up = upstream.subscription;
+        if (up == null || upstream.complete || upstreamPending > 0 || upstream.error != null) {
+            return;
+        }
+        if (inFlightBytes + queuedBytes >= maxInFlight) {
+            if (!stalledInflight) {
+                stalledInflight = true; // held back by the cap: no new slice until completions come
+                metrics.stallInflight();
+            }
+            return;
+        }
+        if (ready.size() >= MAX_READY) {
+            return;
+        }
+        stalledInflight = false;
+        upstreamPending = 1;
+        up.request(1);
+    }
+
+    private void fail(Throwable e) {
+        CoreSubscriber<? super TxCompletion> a = actual;
+        enterDraining();
+        if (a != null) {
+            a.onError(e);
+        }
+    }
+
+    /** Stops sending and gives back what was never sent; what is in flight is waited for. */
+    private void enterDraining() {
+        state = DRAINING;
+        actual = null;
+        ready.clear();
+        upstream.cancel();
+        TxSlice s;
+        while ((s = incoming.poll()) != null) {
+            if (s.buffer() == buffer && s.state() == TxSlice.QUEUED) {
+                s.finish();
+            } else {
+                s.release();
+            }
+        }
+        // never sent: free now; a partly sent head keeps its region until its sent part completes
+        for (java.util.Iterator<TxSlice> it = sending.iterator(); it.hasNext(); ) {
+            TxSlice t = it.next();
+            if (t.sent == 0) {
+                it.remove();
+                queuedBytes -= t.length();
+                t.finish();
+            } else if (t.completed == t.sent) {
+                it.remove();
+                t.finish();
+            }
+        }
+        if (inFlightBytes > 0) {
+            try {
+                session.timer.schedule(() -> {
+                    graceDue = true;
+                    loop.signal();
+                }, graceNanos, TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException e) {
+                graceDue = true;
+            }
+        }
+    }
+
+    private boolean workDraining() {
+        TxSlice s;
+        while ((s = incoming.poll()) != null) {
+            s.release(); // arrived after the end: never ours
+        }
+        if (inFlightBytes > 0 && !graceDue) {
+            try {
+                if (pollCompletions()) {
+                    return true;
+                }
+            } catch (DevmemException | RuntimeException e) {
+                log.debug("devmem sender: completions after the end failed; closing", e);
+                closeSocket();
+                return true;
+            }
+        }
+        if (inFlightBytes == 0 || graceDue) {
+            closeSocket();
+            return true;
+        }
+        return false;
+    }
+
+    private void closeSocket() {
+        if (state == CLOSED) {
+            return;
+        }
+        if (inFlightBytes > 0) {
+            log.warn("devmem sender: closing with {} bytes still in flight after the grace period; their regions"
+                    + " are never reused", inFlightBytes);
+        }
+        metrics.abandoned(inFlightBytes);
+        try {
+            socket.close();
+        } catch (RuntimeException e) {
+            log.warn("closing {} failed", socket, e);
+        }
+        state = CLOSED;
+        closedFlag = true;
+        sending.clear();
+        awaiting.clear();
+        session.channelClosed();
+    }
+
+    @Override
+    Pollable pollable() {
+        return state == CLOSED ? null : socket;
+    }
+
+    @Override
+    boolean isClosed() {
+        return state == CLOSED;
+    }
+
+    @Override
+    void closeNow(Throwable cause) {
+        CoreSubscriber<? super TxCompletion> a = actual;
+        if (state == ACTIVE && a != null) {
+            actual = null;
+            state = DRAINING;
+            a.onError(cause);
+        }
+        upstream.cancel();
+        closeSocket();
+    }
+
+    /** Bytes sent and not yet completed (loop thread, or tests after the end). */
+    long inFlightBytes() {
+        return inFlightBytes;
+    }
+
+    @Override
+    public String toString() {
+        return "DevmemSender{" + socket + ", " + buffer + '}';
+    }
+
+    /** The subscriber to the user's slice publisher. */
+    private final class Upstream implements CoreSubscriber<TxSlice> {
+        volatile Subscription subscription;
+        volatile Throwable error;
+        volatile boolean complete;
+        private volatile boolean cancelledUp;
+
+        @Override
+        public Context currentContext() {
+            return Context.empty();
+        }
+
+        @Override
+        public void onSubscribe(Subscription s) {
+            if (Operators.validate(subscription, s)) {
+                subscription = s;
+                if (cancelledUp) {
+                    s.cancel();
+                } else {
+                    loop.signal();
+                }
+            }
+        }
+
+        @Override
+        public void onNext(TxSlice slice) {
+            if (cancelledUp || closedFlag) {
+                slice.release();
+                return;
+            }
+            incoming.offer(slice);
+            loop.signal();
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            error = t;
+            loop.signal();
+        }
+
+        @Override
+        public void onComplete() {
+            complete = true;
+            loop.signal();
+        }
+
+        void cancel() {
+            if (!cancelledUp) {
+                cancelledUp = true;
+                Subscription s = subscription;
+                if (s != null) {
+                    s.cancel();
+                }
+            }
+        }
+    }
+}

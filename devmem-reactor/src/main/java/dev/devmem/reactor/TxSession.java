@@ -1,0 +1,167 @@
+package dev.devmem.reactor;
+
+import dev.devmem.api.TxBindingSpec;
+import dev.devmem.api.spi.DevmemBackend;
+import dev.devmem.api.spi.DevmemTxSocket;
+import dev.devmem.api.spi.TxBinding;
+import org.reactivestreams.Publisher;
+import reactor.core.CoreSubscriber;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+
+/**
+ * What one {@link DevmemSender} subscription holds, acquired in order and released in reverse: the
+ * I/O loops (unless shared), the TX binding (and with it its netlink socket and dmabuf), the
+ * {@link TxBuffer} over it, and the connected socket. Teardown runs once, on the setup thread, after
+ * the channel closed the socket: the binding never goes while a send through it may be outstanding.
+ */
+final class TxSession {
+    private static final Logger log = Loggers.getLogger(TxSession.class);
+
+    final DevmemSender config;
+    final TxMetrics metrics;
+    final Scheduler timer;
+    private DevmemLoops loops;
+    private boolean ownsLoops;
+    private TxBinding binding;
+    private boolean fallback;
+    private TxBuffer buffer;
+    private DevmemTxSocket socket;
+    private TxChannel channel; // guarded by this
+    private boolean closing; // guarded by this
+    private final AtomicBoolean tornDown = new AtomicBoolean();
+    private final Sinks.Empty<Void> closed = Sinks.empty();
+
+    private TxSession(DevmemSender config) {
+        this.config = config;
+        this.metrics = TxMetrics.of(config.meterRegistry());
+        this.timer = config.timer() != null ? config.timer() : Schedulers.parallel();
+    }
+
+    /** Blocking: loops, binding, buffer, socket. On failure releases what it had, in reverse, and rethrows. */
+    static TxSession open(DevmemSender config, InetSocketAddress remote) throws Exception {
+        TxSession s = new TxSession(config);
+        DevmemBackend backend = config.backend();
+        TxBindingSpec spec = config.bindingSpec();
+        try {
+            s.loops = config.loops();
+            if (s.loops == null) {
+                s.loops = DevmemLoops.create(backend, config.ioThreads());
+                s.ownsLoops = true;
+            }
+            s.binding = backend.bindTx(spec);
+            s.fallback = s.binding.fallbackCause().isPresent();
+            s.metrics.binding(s.fallback, 1);
+            if (s.fallback) {
+                log.warn("devmem sender: {} cannot do devmem TX, sending its dmabuf as host memory (copy fallback,"
+                        + " opted in): {}", spec.interfaceName(), s.binding.fallbackCause().get().getMessage());
+            }
+            s.buffer = new TxBuffer(s.binding);
+            s.socket = backend.connectTx(remote, s.binding);
+            return s;
+        } catch (Throwable t) {
+            s.teardown();
+            throw t;
+        }
+    }
+
+    TxBinding binding() {
+        return binding;
+    }
+
+    TxBuffer buffer() {
+        return buffer;
+    }
+
+    DevmemTxSocket socket() {
+        return socket;
+    }
+
+    /** The completions of this session's one send, driven by the user's slices. */
+    Flux<TxCompletion> run(Function<? super TxBuffer, ? extends Publisher<TxSlice>> slices) {
+        return new Flux<>() {
+            @Override
+            public void subscribe(CoreSubscriber<? super TxCompletion> actual) {
+                TxChannel c;
+                synchronized (TxSession.this) {
+                    if (channel != null || closing) {
+                        c = null;
+                    } else {
+                        c = channel = new TxChannel(TxSession.this, loops.next());
+                    }
+                }
+                if (c == null) {
+                    Operators.error(actual, new IllegalStateException("one send per devmem sender subscription"));
+                    return;
+                }
+                c.start(actual, slices);
+            }
+        };
+    }
+
+    /**
+     * Ends the session: the channel stops sending, waits (bounded) for what is in flight, closes the
+     * socket; then the binding and loops go. Completes when all of it is done. Idempotent.
+     */
+    Mono<Void> close() {
+        TxChannel c;
+        synchronized (this) {
+            closing = true;
+            c = channel;
+        }
+        if (c != null) {
+            c.requestClose();
+        } else {
+            Scope.SETUP.execute(this::teardown);
+        }
+        return closed.asMono();
+    }
+
+    /** From the loop: the socket is closed. */
+    void channelClosed() {
+        Scope.SETUP.execute(this::teardown);
+    }
+
+    private void teardown() {
+        if (!tornDown.compareAndSet(false, true)) {
+            return;
+        }
+        if (buffer != null) {
+            buffer.close();
+        }
+        if (socket != null) {
+            close("socket", socket::close);
+        }
+        if (binding != null) {
+            close("TX binding", binding::close);
+            metrics.binding(fallback, -1);
+        }
+        if (ownsLoops && loops != null) {
+            loops.dispose();
+        }
+        closed.tryEmitEmpty();
+    }
+
+    private static void close(String what, Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            log.warn("devmem sender: closing the {} failed", what, e);
+        }
+    }
+
+    /** For tests: whether teardown ran. */
+    boolean isTornDown() {
+        return tornDown.get();
+    }
+}
