@@ -392,6 +392,62 @@ class SenderTest {
     }
 
     @Test
+    void cancelsAtRandomPointsLeakNothing() throws Exception {
+        backend(EmulatedNicConfig.defaults());
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(20260101);
+        for (int round = 0; round < 30; round++) {
+            try (java.nio.channels.ServerSocketChannel server = java.nio.channels.ServerSocketChannel.open()) {
+                server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                Thread drainer = new Thread(() -> {
+                    try (java.nio.channels.SocketChannel c = server.accept()) {
+                        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(1 << 20);
+                        while (c.read(buf.clear()) >= 0) {
+                            // discard
+                        }
+                    } catch (java.io.IOException e) {
+                        // closed by the end of the round
+                    }
+                }, "drainer");
+                drainer.setDaemon(true);
+                drainer.start();
+                int slice = 4096 * (1 + rnd.nextInt(64));
+                long cancelAfter = rnd.nextInt(40); // completions; 0 = cancel while setting up or at once
+                AtomicReference<TxBuffer> buffer = new AtomicReference<>();
+                AtomicLong seen = new AtomicLong();
+                java.util.concurrent.CountDownLatch enough = new java.util.concurrent.CountDownLatch(1);
+                Disposable d = sender(1 << 20).maxInFlightBytes(256 << 10).meterRegistry(meters)
+                        .send((InetSocketAddress) server.getLocalAddress(), b -> {
+                            buffer.set(b);
+                            return pattern(Long.MAX_VALUE, slice).apply(b);
+                        })
+                        .subscribe(c -> {
+                            if (seen.incrementAndGet() >= cancelAfter) {
+                                enough.countDown();
+                            }
+                        });
+                if (cancelAfter > 0) {
+                    assertThat(enough.await(20, TimeUnit.SECONDS)).isTrue();
+                }
+                d.dispose();
+                Await.until("round " + round + ": the binding is gone", () -> backend.nic().txBindings().isEmpty());
+                Await.until("round " + round + ": nothing in flight",
+                        () -> meters.find("devmem.tx.outstanding.bytes").gauge() == null
+                                || gauge(meters, "devmem.tx.outstanding.bytes") == 0);
+                if (buffer.get() != null) {
+                    TxBuffer b = buffer.get();
+                    Await.until("round " + round + ": every region back", () -> b.leasedBytes() == 0, b::toString);
+                    assertThat(b.waitingLeases()).isZero();
+                }
+            }
+        }
+        assertThat(count(meters, "devmem.tx.completed.bytes")).as("every byte sent completed")
+                .isEqualTo(count(meters, "devmem.tx.bytes"));
+        assertThat(count(meters, "devmem.tx.completions")).isEqualTo(count(meters, "devmem.tx.sends"));
+        assertThat(gauge(meters, "devmem.tx.bindings.active", "mode", "devmem")).isZero();
+    }
+
+    @Test
     void anIncompleteConfigurationFailsAtAssembly() throws Exception {
         backend(EmulatedNicConfig.defaults());
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> DevmemSender.create(backend)

@@ -3,7 +3,8 @@
  * emulated devmem NIC both implement it, and {@code devmem-reactor} runs unchanged on either.
  *
  * <p>Threading: a {@link dev.devmem.api.spi.DevmemSocket} is used by one I/O thread at a time
- * (receive, release, flush, close); only {@link dev.devmem.api.spi.IoWaiter#wakeup()} is meant to
- * be called from other threads.
+ * (receive, release, flush, close), and so is a {@link dev.devmem.api.spi.DevmemTxSocket} (send,
+ * pollCompletions, close); only {@link dev.devmem.api.spi.IoWaiter#wakeup()} is meant to be called
+ * from other threads.
  */
 package dev.devmem.api.spi;

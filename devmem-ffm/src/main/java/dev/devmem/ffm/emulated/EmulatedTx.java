@@ -74,7 +74,6 @@ final class EmulatedTx {
 
     // scan results of the last control buffer
     private int scanId;
-    private long scanIdAt;
     private boolean scanOthers;
     private boolean scanMalformed;
 
@@ -209,7 +208,6 @@ final class EmulatedTx {
      */
     private void scan(MemorySegment control, long len) {
         scanId = 0;
-        scanIdAt = -1;
         scanOthers = false;
         scanMalformed = false;
         long pos = 0;
@@ -227,7 +225,6 @@ final class EmulatedTx {
                     return;
                 }
                 scanId = control.get(U32, pos + CMSGHDR);
-                scanIdAt = pos + CMSGHDR;
             } else {
                 scanOthers = true;
             }

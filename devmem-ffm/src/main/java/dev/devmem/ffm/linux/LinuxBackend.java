@@ -137,12 +137,7 @@ public final class LinuxBackend implements DevmemBackend {
     public DevmemSocket connect(InetSocketAddress remote) throws DevmemException {
         Objects.requireNonNull(remote, "remote");
         int fd = connectFd(remote, null);
-        try {
-            return new DevmemSocketImpl(new LinuxSocketEndpoint(fd), options);
-        } catch (RuntimeException | Error e) {
-            Syscalls.close(fd);
-            throw e;
-        }
+        return new DevmemSocketImpl(new LinuxSocketEndpoint(fd), options); // closes the endpoint if it fails
     }
 
     /**

@@ -88,6 +88,25 @@ class NetdevGoldenTest {
         assertThat(NetdevExplanations.bindTx(3).explain(tx)).isEqualTo(NetdevExplanations.NO_NETMEM_TX);
     }
 
+    /**
+     * Linux 6.16-6.19 check no privilege for bind-tx (NetdevPrivilegeTest proves it on this host), but
+     * one was proposed upstream. Should a kernel answer EPERM, as bind-rx does (errno only, no TLVs),
+     * the exception says what to do rather than leaving a bare "Operation not permitted".
+     */
+    @Test
+    void aBindTxEpermIsExplainedAsAPrivilegeTheKernelChecks() throws Exception {
+        Netdev netdev = recordedNetdev();
+        ExtAck eperm = new ExtAck(-1, java.util.Optional.empty(), OptionalInt.empty(), OptionalInt.empty(),
+                OptionalInt.empty(), java.util.Optional.empty(), java.util.Optional.empty(), 0);
+        NetlinkFailure f = NetlinkFailure.of(netdev.bindTxRequest(BindTxParams.of(3, 7, 4096)), eperm);
+        String why = NetdevExplanations.bindTx(3).explain(f);
+        assertThat(why).isEqualTo(NetdevExplanations.BIND_TX_EPERM).contains("CAP_NET_ADMIN");
+        dev.devmem.api.NetlinkException e = f.toException(why);
+        assertThat(e.errno()).isEqualTo(dev.devmem.api.Errno.EPERM);
+        assertThat(e.operation()).isEqualTo("netdev bind-tx");
+        assertThat(e.getMessage()).contains("EPERM").contains("bind-tx was refused for lack of privilege");
+    }
+
     @Test
     void recordsFromRecordedDumps() throws Exception {
         GoldenHex dev = golden("dev-get-dump");
