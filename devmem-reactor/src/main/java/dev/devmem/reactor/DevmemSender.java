@@ -42,7 +42,7 @@ import java.util.function.Function;
  * <p>Backpressure: at most {@link #maxInFlightBytes} bytes are sent and not yet completed; the slice
  * publisher gets {@code request(1)} only while the bytes taken and not completed are below that cap
  * (and the buffer's size bounds it too). Completions wait for downstream demand; while
- * {@value TxChannel#MAX_READY} of them wait, no new slice is requested.
+ * 1024 of them wait, no new slice is requested.
  *
  * <p>Ending: the stream completes after the slice publisher completed and every completion was
  * emitted; the socket, binding and loops are closed before {@code onComplete} (and before

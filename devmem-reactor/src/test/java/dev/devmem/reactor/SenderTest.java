@@ -430,7 +430,9 @@ class SenderTest {
                     assertThat(enough.await(20, TimeUnit.SECONDS)).isTrue();
                 }
                 d.dispose();
-                Await.until("round " + round + ": the binding is gone", () -> backend.nic().txBindings().isEmpty());
+                Await.until("round " + round + ": the binding is gone", () -> backend.nic().txBindings().isEmpty()
+                        && (meters.find("devmem.tx.bindings.active").gauge() == null
+                        || gauge(meters, "devmem.tx.bindings.active", "mode", "devmem") == 0));
                 Await.until("round " + round + ": nothing in flight",
                         () -> meters.find("devmem.tx.outstanding.bytes").gauge() == null
                                 || gauge(meters, "devmem.tx.outstanding.bytes") == 0);

@@ -7,8 +7,6 @@ import dev.devmem.api.TxBindingSpec;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.DevmemTxSocket;
 import dev.devmem.api.spi.IoWaiter;
-import dev.devmem.api.spi.Pollable;
-import dev.devmem.api.spi.ReceiveBatch;
 import dev.devmem.api.spi.TxStats;
 import dev.devmem.ffm.rx.DevmemSocketImpl;
 import dev.devmem.ffm.rx.DmabufViews;
@@ -19,7 +17,6 @@ import dev.devmem.ffm.testing.TxSlots;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -40,7 +37,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class EmulatedTxLoopTest {
-    private static final long IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
     @Test
     void aGibibyteFromAnEmulatedTxDmabufArrivesIntactThroughTheEmulatedRxPath() throws Exception {
