@@ -8,7 +8,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 
 import java.util.Locale;
 
-/** Reads the receiver's {@link DevmemMeters} from the registry a command gave it (0 when a meter is absent). */
+/**
+ * Reads the {@link DevmemMeters} of the receiver or sender a command gave this registry (0 when a
+ * meter is absent).
+ */
 final class MeterReadings {
     private final MeterRegistry registry;
 
@@ -59,6 +62,48 @@ final class MeterReadings {
 
     long bindingsActive() {
         return gauge(DevmemMeters.BINDINGS_ACTIVE.getName());
+    }
+
+    // ------------------------------------------------------------------ TX (devmem.tx.*)
+
+    /** {@code devmem.tx.bytes}: bytes the kernel took. */
+    long txBytes() {
+        return counter(DevmemMeters.TX_BYTES.getName(), null, null);
+    }
+
+    /** {@code devmem.tx.sends}: sends that took bytes. */
+    long txSends() {
+        return counter(DevmemMeters.TX_SENDS.getName(), null, null);
+    }
+
+    /** {@code devmem.tx.completions}: sends completed. */
+    long txCompletions() {
+        return counter(DevmemMeters.TX_COMPLETIONS.getName(), null, null);
+    }
+
+    /** {@code devmem.tx.completed.bytes}: bytes of the completed sends. */
+    long txCompletedBytes() {
+        return counter(DevmemMeters.TX_COMPLETED_BYTES.getName(), null, null);
+    }
+
+    /** {@code devmem.tx.copied}: completed sends whose notice said COPIED. */
+    long txCopied() {
+        return counter(DevmemMeters.TX_COPIED.getName(), null, null);
+    }
+
+    /** {@code devmem.tx.notifications}: error-queue notices read. */
+    long txNotifications() {
+        return counter(DevmemMeters.TX_NOTIFICATIONS.getName(), null, null);
+    }
+
+    /** {@code devmem.tx.outstanding.bytes}: sent and not yet completed. */
+    long txOutstandingBytes() {
+        return gauge(DevmemMeters.TX_OUTSTANDING_BYTES.getName());
+    }
+
+    /** {@code devmem.tx.stalls{reason}}: {@code inflight} or {@code socket}. */
+    long txStalls(String reason) {
+        return counter(DevmemMeters.TX_STALLS.getName(), DevmemMeters.Tags.REASON.asString(), reason);
     }
 
     private long counter(String name, String tagKey, String tagValue) {

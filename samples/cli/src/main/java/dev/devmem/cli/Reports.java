@@ -164,14 +164,26 @@ final class Reports {
 
     // ------------------------------------------------------------------ send
 
-    static ObjectNode sendJson(PatternSender.Result r) {
+    /**
+     * The send summary; {@code tx} is null for plain TCP. Every TX number is the sender's own: its
+     * {@code devmem.tx.*} meters, its socket's {@code TxStats}, its buffer, its completions.
+     */
+    static ObjectNode sendJson(PatternSender.Result r, TxPatternSender.Tx tx) {
         ObjectNode o = JSON.createObjectNode();
         o.put("command", "send");
         o.put("result", "ok");
         o.putNull("error");
         putAddress(o, "connect", r.remote());
         putAddress(o, "local", r.local());
-        o.put("source", "host");
+        o.put("mode", tx == null ? "plain" : tx.mode());
+        o.put("devmemTx", tx != null && !tx.copyFallback());
+        o.put("copyFallback", tx != null && tx.copyFallback());
+        if (tx == null || tx.fallbackCause() == null) {
+            o.putNull("fallbackCause");
+        } else {
+            o.put("fallbackCause", tx.fallbackCause());
+        }
+        o.put("source", tx == null ? "host" : tx.dmabuf());
         o.put("bytes", r.bytes());
         o.put("seconds", round(r.seconds(), 6));
         o.put("bytesPerSecond", Math.round(r.bytesPerSecond()));
@@ -179,13 +191,68 @@ final class Reports {
         ObjectNode p = o.putObject("pattern");
         p.put("period", r.period());
         p.put("terminator", r.terminator());
+        if (tx == null) {
+            o.putNull("tx");
+            return o;
+        }
+        ObjectNode t = o.putObject("tx");
+        t.put("backend", tx.backend());
+        t.put("interface", tx.interfaceName());
+        t.put("dmabuf", tx.dmabuf());
+        t.put("dmabufBytes", tx.dmabufBytes());
+        t.put("bindingId", Integer.toUnsignedLong(tx.bindingId()));
+        t.put("sliceBytes", tx.sliceBytes());
+        t.put("slices", tx.slices());
+        t.put("copiedSlices", tx.copiedSlices());
+        t.put("sends", tx.sends());
+        t.put("partialSends", tx.partialSends());
+        t.put("wouldBlock", tx.wouldBlock());
+        t.put("completions", tx.completions());
+        t.put("completedBytes", tx.completedBytes());
+        t.put("copiedCompletions", tx.copiedCompletions());
+        t.put("notifications", tx.notifications());
+        ObjectNode f = t.putObject("inFlight");
+        if (tx.maxInFlightBytes() == null) {
+            f.putNull("maxBytes");
+        } else {
+            f.put("maxBytes", tx.maxInFlightBytes());
+        }
+        f.put("capBytes", tx.maxInFlightCap());
+        f.put("atEndBytes", tx.outstandingBytes());
+        ObjectNode st = t.putObject("stalls");
+        st.put("inflight", tx.stallsInflight());
+        st.put("socket", tx.stallsSocket());
+        ObjectNode l = t.putObject("leases");
+        l.put("granted", tx.leases());
+        l.put("waited", tx.leaseWaits());
         return o;
     }
 
-    static void printSend(PrintWriter out, PatternSender.Result r) {
-        out.printf(Locale.ROOT, "send: %s (%d bytes) to %s in %.3f s: %s, pattern 1..%d then 0x%02x, from host memory%n",
+    static void printSend(PrintWriter out, PatternSender.Result r, TxPatternSender.Tx tx) {
+        String from = tx == null ? "from host memory (plain TCP)"
+                : tx.copyFallback() ? "COPY FALLBACK from the " + tx.dmabuf() + " dmabuf as host memory, not devmem TX"
+                : "devmem TX from a " + Sizes.human(tx.dmabufBytes()) + " " + tx.dmabuf() + " dmabuf (TX binding "
+                + Integer.toUnsignedString(tx.bindingId()) + " on " + tx.interfaceName() + ", " + tx.backend() + ")";
+        out.printf(Locale.ROOT, "send: %s (%d bytes) to %s in %.3f s: %s, pattern 1..%d then 0x%02x, %s%n",
                 Sizes.human(r.bytes()), r.bytes(), HostPort.format(r.remote()), r.seconds(),
-                Sizes.bitRate(r.bytesPerSecond()), r.period() - 1, r.terminator());
+                Sizes.bitRate(r.bytesPerSecond()), r.period() - 1, r.terminator(), from);
+        if (tx != null) {
+            if (tx.copyFallback()) {
+                out.printf("  COPY FALLBACK  %s cannot do devmem TX (%s); --copy-fallback sent the dmabuf's host view "
+                        + "as ordinary host memory (MSG_ZEROCOPY without the devmem cmsg)%n", tx.interfaceName(),
+                        tx.fallbackCause());
+            }
+            out.printf(Locale.ROOT, "  slices       %d of %s completed (%d copied), %d leases waited for room%n",
+                    tx.slices(), Sizes.human(tx.sliceBytes()), tx.copiedSlices(), tx.leaseWaits());
+            out.printf(Locale.ROOT, "  sends        %d (%d partial, %d would block)%n", tx.sends(), tx.partialSends(),
+                    tx.wouldBlock());
+            out.printf(Locale.ROOT, "  completions  %d sends (%d bytes), %d copied, in %d notifications%n",
+                    tx.completions(), tx.completedBytes(), tx.copiedCompletions(), tx.notifications());
+            out.printf(Locale.ROOT, "  in flight    max %s of the %s cap, %s at the end; stalls: cap %d, socket %d%n",
+                    tx.maxInFlightBytes() == null ? "?" : Sizes.human(tx.maxInFlightBytes()),
+                    Sizes.human(tx.maxInFlightCap()), Sizes.human(tx.outstandingBytes()), tx.stallsInflight(),
+                    tx.stallsSocket());
+        }
         out.flush();
     }
 

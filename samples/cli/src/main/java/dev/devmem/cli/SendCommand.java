@@ -1,6 +1,5 @@
 package dev.devmem.cli;
 
-import dev.devmem.api.DevmemUnsupportedException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -11,13 +10,18 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
- * {@code devmem send}: the other side of a test. Sends the netcat pattern over plain TCP from host
- * memory, what the kernel documentation's {@code yes | tr | head | nc} pipeline sends.
+ * {@code devmem send}: the other side of a test. Sends the netcat pattern, what the kernel
+ * documentation's {@code yes | tr | head | nc} pipeline sends: over plain TCP from host memory, or
+ * with {@code --dmabuf} as devmem TX from a dmabuf through a {@link dev.devmem.reactor.DevmemSender}
+ * (the emulated devmem NIC's TX with {@code --dmabuf emulated}, else the Linux backend's bind-tx on
+ * {@code --iface}).
  */
 @Command(name = "send", mixinStandardHelpOptions = true,
         description = {
                 "Send the netcat pattern (1..N-1 then a terminator, repeating) over TCP, for devmem recv or ncdevmem.",
-                "Sends from host memory (plain TCP); devmem TX from a dmabuf comes with the devmem TX sender.",
+                "Without --dmabuf: plain TCP from host memory. With --dmabuf: devmem TX, the pattern written",
+                "into slices of the dmabuf and sent with MSG_ZEROCOPY and the devmem cmsg, every completion",
+                "counted (--dmabuf emulated: the emulated devmem NIC's TX over a real TCP connection).",
                 ""},
         footerHeading = "%nExamples:%n",
         footer = {
@@ -25,10 +29,17 @@ import java.util.concurrent.Callable;
                 "  devmem send --connect 127.0.0.1:5201 --bytes 1G",
                 "  # for ncdevmem -v 7 (newline terminator):",
                 "  devmem send --connect 192.168.1.4:5201 --bytes 1G --terminator 10",
+                "  # devmem TX through the emulated devmem NIC, to any receiver (nc, devmem recv):",
+                "  devmem send --connect 127.0.0.1:5201 --bytes 1G --dmabuf emulated",
+                "  # devmem TX from a udmabuf through eth1 (a NIC with devmem TX: Linux 6.16+):",
+                "  devmem send --connect 192.168.1.4:5201 --dmabuf udmabuf --iface eth1",
                 "",
-                "Exit codes: 0 ok, 2 bad command line, 3 unsupported here, 4 connect or",
-                "write failed, 70 bug (rerun with --verbose)."})
+                "Exit codes: 0 ok, 2 bad command line, 3 unsupported here (the kernel's reason:",
+                "e.g. bind-tx EOPNOTSUPP, no exporter), 4 connect, send or kernel error,",
+                "70 bug (rerun with --verbose)."})
 public final class SendCommand implements Callable<Integer> {
+    static final long DEFAULT_DMABUF_SIZE = 64 * Sizes.MIB;
+    static final long DEFAULT_SLICE = Sizes.MIB;
 
     @Option(names = "--connect", required = true, paramLabel = "HOST:PORT", converter = HostPort.ConnectConverter.class,
             description = "The receiver: 127.0.0.1:5201, [::1]:5201.")
@@ -46,10 +57,40 @@ public final class SendCommand implements Callable<Integer> {
             description = "How much to send (K, M, G, T suffixes: powers of 1024; default ${DEFAULT-VALUE}).")
     long bytes;
 
-    @Option(names = "--dmabuf", paramLabel = "SOURCE", converter = DmabufChoice.Converter.class, defaultValue = "none",
-            description = "Where the payload comes from: none (host memory, default). udmabuf, dma-heap, cuda need the "
-                    + "devmem TX sender, not in this build yet.")
+    @Option(names = "--dmabuf", paramLabel = "SOURCE", converter = DmabufChoice.Converter.class,
+            description = "Where the payload comes from: none (host memory, plain TCP; the default), or devmem TX "
+                    + "from emulated (the emulated devmem NIC), udmabuf, dma-heap[:HEAP], cuda[:DEVICE], fd:N "
+                    + "(an inherited dmabuf fd). With --iface and no --dmabuf: udmabuf.")
     DmabufChoice dmabuf;
+
+    @Option(names = "--iface", paramLabel = "NAME",
+            description = "The interface the flow leaves through, which the dmabuf is bound to for TX (needed on "
+                    + "Linux; emulated: the emulated NIC's name, default emu0).")
+    String iface;
+
+    @Option(names = "--dmabuf-size", paramLabel = "SIZE", converter = Sizes.Converter.class,
+            description = "Devmem TX: the dmabuf to allocate (default 64M; udmabuf caps it at its size_limit_mb).")
+    Long dmabufSize;
+
+    @Option(names = "--slice", paramLabel = "SIZE", converter = Sizes.Converter.class,
+            description = "Devmem TX: bytes per slice leased from the dmabuf, filled and sent (default 1M, at most "
+                    + "the dmabuf size).")
+    Long slice;
+
+    @Option(names = "--max-in-flight", paramLabel = "SIZE", converter = Sizes.Converter.class,
+            description = "Devmem TX: the most bytes sent and not yet completed (default: the sender's, 16M).")
+    Long maxInFlight;
+
+    @Option(names = "--copy-fallback",
+            description = "Devmem TX: when the driver or kernel cannot do devmem TX (bind-tx EOPNOTSUPP) and the "
+                    + "dmabuf is host-mappable, send its host view as host memory instead of failing. The summary "
+                    + "and a status line say so.")
+    boolean copyFallback;
+
+    @Option(names = "--no-netmem-tx",
+            description = "Emulated NIC only: its driver refuses devmem TX as lo and veth do (bind-tx EOPNOTSUPP "
+                    + "\"Driver does not support netmem TX\"), to see the refusal or --copy-fallback.")
+    boolean noNetmemTx;
 
     @Option(names = "--corrupt-at", paramLabel = "OFFSET", converter = Sizes.OffsetConverter.class,
             description = "Flip the byte at this stream offset, to see a receiver's validation catch it.")
@@ -68,11 +109,6 @@ public final class SendCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        if (dmabuf.kind() != DmabufChoice.Kind.NONE) {
-            throw new DevmemUnsupportedException("devmem TX", null, "devmem TX sender not available yet: --dmabuf "
-                    + dmabuf + " sends from device memory, which needs the devmem TX sender; use --dmabuf none "
-                    + "(host memory) meanwhile");
-        }
         if (pattern < 2 || pattern > 256) {
             throw new CommandLine.ParameterException(cl, "--pattern " + pattern
                     + ": N must be in [2, 256] (the bytes 1..N-1 then a terminator)");
@@ -86,29 +122,67 @@ public final class SendCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--corrupt-at " + corruptAt + " is past the end of the "
                     + bytes + " bytes sent");
         }
+        DmabufChoice d = dmabuf != null ? dmabuf : iface != null ? DmabufChoice.UDMABUF : DmabufChoice.NONE;
         PrintWriter out = cl.getOut();
         PrintWriter err = cl.getErr();
-        PatternSender sender = new PatternSender(pattern, term, corruptAt == null ? -1 : corruptAt);
         boolean drawProgress = switch (progress) {
             case ALWAYS -> true;
             case NEVER -> false;
             case AUTO -> Progress.isTerminal();
         };
-        PatternSender.Result r;
-        long start = System.nanoTime();
-        Progress drawing = Progress.start(drawProgress, err, new SendProgress(sender, bytes, start));
-        try {
-            r = sender.send(connect, bytes);
-        } finally {
-            drawing.close();
+        if (d.kind() == DmabufChoice.Kind.NONE) {
+            rejectTxOptions(cl);
+            PatternSender sender = new PatternSender(pattern, term, corruptAt == null ? -1 : corruptAt);
+            PatternSender.Result r;
+            long start = System.nanoTime();
+            Progress drawing = Progress.start(drawProgress, err, new SendProgress(sender, bytes, start));
+            try {
+                r = sender.send(connect, bytes);
+            } finally {
+                drawing.close();
+            }
+            print(out, r, null);
+            return ExitCodes.OK;
         }
+        TxTarget t = TxTarget.resolve(cl, d, iface, dmabufSize, slice, maxInFlight, copyFallback, noNetmemTx);
+        TxPatternSender.Result r;
+        try (ReceiveTarget.Opened opened = t.open()) {
+            TxPatternSender sender = new TxPatternSender("send", t.setup(opened.backend()), pattern, term,
+                    corruptAt == null ? -1 : corruptAt, err);
+            Progress drawing = Progress.start(drawProgress, err, sender.progressLine(bytes));
+            try {
+                r = sender.send(connect, bytes);
+            } finally {
+                drawing.close();
+            }
+        }
+        print(out, r.common(), r.tx());
+        return ExitCodes.OK;
+    }
+
+    private void print(PrintWriter out, PatternSender.Result r, TxPatternSender.Tx tx) {
         if (json) {
-            out.println(Reports.json(Reports.sendJson(r)));
+            out.println(Reports.json(Reports.sendJson(r, tx)));
             out.flush();
         } else {
-            Reports.printSend(out, r);
+            Reports.printSend(out, r, tx);
         }
-        return ExitCodes.OK;
+    }
+
+    /** Plain TCP has no dmabuf: options of devmem TX there are a mistake worth saying. */
+    private void rejectTxOptions(CommandLine cl) {
+        String given = iface != null ? "--iface"
+                : copyFallback ? "--copy-fallback"
+                : noNetmemTx ? "--no-netmem-tx"
+                : dmabufSize != null ? "--dmabuf-size"
+                : slice != null ? "--slice"
+                : maxInFlight != null ? "--max-in-flight"
+                : null;
+        if (given != null) {
+            throw new CommandLine.ParameterException(cl, given + " is an option of devmem TX, and without --dmabuf "
+                    + "(or with --dmabuf none) send uses plain TCP from host memory: add --dmabuf emulated, udmabuf, "
+                    + "dma-heap, cuda or fd:N");
+        }
     }
 
     /** Sent bytes of the total and the rate since the last redraw. */
