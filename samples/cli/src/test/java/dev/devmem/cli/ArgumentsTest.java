@@ -112,11 +112,37 @@ class ArgumentsTest {
     }
 
     @Test
-    void sendFromADmabufSaysTheTxSenderIsNotHereYet() {
-        Cli.Run r = Cli.run("send", "--connect", "127.0.0.1:5201", "--dmabuf", "udmabuf");
-        assertThat(r.exit()).as(r.toString()).isEqualTo(ExitCodes.UNSUPPORTED);
-        assertThat(r.err()).isEqualTo("devmem send: devmem TX sender not available yet: --dmabuf udmabuf sends from "
-                + "device memory, which needs the devmem TX sender; use --dmabuf none (host memory) meanwhile\n");
+    void devmemTxOptionsThatDoNotGoTogetherAreUsageErrorsNamingThem() {
+        String[][] cases = { // what the message names, then the extra arguments
+                {"--iface NAME", "--dmabuf", "udmabuf"},                          // Linux bind-tx needs an interface
+                {"--iface NAME", "--dmabuf", "fd:3"},
+                {"--copy-fallback", "--copy-fallback"},                           // plain TCP: nothing to fall back from
+                {"--iface", "--dmabuf", "none", "--iface", "eth1"},
+                {"--slice", "--slice", "64K"},
+                {"--max-in-flight", "--max-in-flight", "1M"},
+                {"--dmabuf-size", "--dmabuf-size", "4M"},
+                {"--no-netmem-tx", "--no-netmem-tx"},
+                {"--no-netmem-tx", "--dmabuf", "udmabuf", "--iface", "eth1", "--no-netmem-tx"}, // the emulated NIC's knob
+                {"--slice", "--dmabuf", "emulated", "--slice", "128M"},            // bigger than the 64M dmabuf
+                {"--slice", "--dmabuf", "emulated", "--dmabuf-size", "1M", "--slice", "2M"},
+                {"--max-in-flight", "--dmabuf", "emulated", "--max-in-flight", "0"},
+                {"--iface", "--dmabuf", "emulated", "--iface", "a-name-far-too-long"}};
+        for (String[] c : cases) {
+            List<String> args = new java.util.ArrayList<>(List.of("send", "--connect", "127.0.0.1:5201"));
+            args.addAll(List.of(c).subList(1, c.length));
+            Cli.Run r = Cli.run(args.toArray(String[]::new));
+            assertThat(r.exit()).as(args + "\n" + r).isEqualTo(ExitCodes.USAGE);
+            assertThat(r.err().lines().findFirst().orElse("")).as(args + "\n" + r).contains(c[0]);
+            assertThat(r.out()).isEmpty();
+        }
+    }
+
+    @Test
+    void sendHelpListsDevmemTx() {
+        Cli.Run r = Cli.run("send", "--help");
+        assertThat(r.out()).contains("--dmabuf=SOURCE").contains("--iface=NAME").contains("--copy-fallback")
+                .contains("--no-netmem-tx").contains("--slice=SIZE").contains("--max-in-flight=SIZE")
+                .contains("--dmabuf emulated");
     }
 
     @Test
