@@ -171,6 +171,35 @@ class CliSubprocessIT {
                 .contains("validation  every byte right: 33554432 bytes, pattern 1..6 then 0x00");
     }
 
+    @Test
+    void binDevmemSendAsDevmemTxIntoBinDevmemRecv() throws Exception {
+        long bytes = 64L << 20;
+        Proc recv = new Proc(devmem("recv", "--listen", "127.0.0.1:0", "--validate", "7", "--json"));
+        int port = recv.awaitListeningPort();
+        Result send = new Proc(devmem("send", "--connect", "127.0.0.1:" + port, "--bytes", "64M", "--dmabuf", "emulated",
+                "--dmabuf-size", "8M", "--slice", "123457", "--json")).await();
+        Result r = recv.await();
+        assertThat(send.exit()).as(send.toString()).isZero();
+        assertThat(r.exit()).as(r.toString()).isZero();
+        JsonNode j = r.json();
+        assertThat(j.get("bytes").asLong()).isEqualTo(bytes);
+        assertThat(j.get("validation").get("bytesValidated").asLong()).isEqualTo(bytes);
+        assertThat(j.get("validation").get("everyByte").asBoolean()).isTrue();
+        JsonNode s = send.json();
+        assertThat(j.get("peer").asText()).isEqualTo(s.get("local").asText());
+        assertThat(s.get("mode").asText()).isEqualTo("devmem");
+        assertThat(s.get("devmemTx").asBoolean()).isTrue();
+        assertThat(s.get("copyFallback").asBoolean()).isFalse();
+        assertThat(s.get("bytes").asLong()).isEqualTo(bytes);
+        JsonNode tx = s.get("tx");
+        assertThat(tx.get("slices").asLong()).isEqualTo(bytes / 123457 + 1);
+        assertThat(tx.get("completions").asLong()).isEqualTo(tx.get("sends").asLong());
+        assertThat(tx.get("completedBytes").asLong()).isEqualTo(bytes);
+        assertThat(tx.get("copiedCompletions").asLong()).isZero();
+        assertThat(tx.get("inFlight").get("atEndBytes").asLong()).isZero();
+        assertThat(send.err()).contains("devmem send: bound 8.0 MiB emulated dmabuf for TX as id ");
+    }
+
     private static TestNetns netns() {
         if (netns == null) {
             netns = TestNetns.create();
@@ -206,6 +235,26 @@ class CliSubprocessIT {
         assertThat(r.exit()).as(r.toString()).isEqualTo(ExitCodes.UNSUPPORTED);
         assertThat(r.err().lines().toList()).as(r.toString()).hasSize(1);
         assertThat(r.err()).startsWith("devmem recv: ").contains("EOPNOTSUPP");
+    }
+
+    @Test
+    void sendAsDevmemTxThroughAVethIsUnsupportedWithTheReasonOnOneLine() throws Exception {
+        TestNetns ns = netns();
+        Result r = new Proc(ns.execCommand(devmem("send", "--connect", "127.0.0.1:9", "--bytes", "1M",
+                "--dmabuf", "udmabuf", "--iface", "va").toArray(String[]::new))).await();
+        assertThat(r.exit()).as(r.toString()).isEqualTo(ExitCodes.UNSUPPORTED);
+        assertThat(r.err().lines().toList()).as(r.toString()).hasSize(1);
+        assertThat(r.err()).startsWith("devmem send: ").containsAnyOf("/dev/udmabuf does not exist",
+                "Driver does not support netmem TX");
+        assertThat(r.out()).isEmpty();
+        // an inherited fd: bind-tx checks the driver before the dmabuf, so the kernel itself answers
+        String command = "exec 3</dev/null; exec " + String.join(" ", devmem("send", "--connect", "127.0.0.1:9",
+                "--bytes", "1M", "--dmabuf", "fd:3", "--iface", "va"));
+        Result k = new Proc(ns.execCommand("bash", "-c", command)).await();
+        assertThat(k.exit()).as(k.toString()).isEqualTo(ExitCodes.UNSUPPORTED);
+        assertThat(k.err().lines().toList()).as(k.toString()).hasSize(1);
+        assertThat(k.err()).startsWith("devmem send: netdev bind-tx failed: EOPNOTSUPP")
+                .contains("Driver does not support netmem TX");
     }
 
     @Test
