@@ -6,7 +6,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -26,12 +25,15 @@ import java.util.concurrent.atomic.AtomicReference;
         description = {
                 "Stream a few GiB through Flux<DevmemFrag> on the emulated devmem NIC over real",
                 "loopback TCP, validate every byte, then print the summary and this host's doctor",
-                "report. --backend linux --iface NAME --queues LIST runs the same on a real NIC.",
+                "report. --tx sends as devmem TX through the same emulated NIC (emulated TX -> real",
+                "TCP -> emulated RX). --backend linux --iface NAME --queues LIST runs the receive on a",
+                "real NIC.",
                 ""},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  devmem demo                  4 GiB on the emulated NIC",
                 "  devmem demo --short --json   256 MiB, JSON summary (CI)",
+                "  devmem demo --tx             the sender is devmem TX from an emulated dmabuf",
                 "  devmem demo --backend linux --iface eth1 --queues 15 --dmabuf udmabuf",
                 "",
                 "Exit codes: 0 ok, 1 data error, 2 bad command line, 3 unsupported here,",
@@ -61,6 +63,11 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     ReceiveTarget.Options target;
 
+    @Option(names = "--tx",
+            description = "Send as devmem TX through the emulated NIC (a DevmemSender from an emulated dmabuf, every "
+                    + "completion counted) instead of a plain socket thread: emulated TX -> real TCP -> emulated RX.")
+    boolean tx;
+
     @Option(names = "--json", description = "Print the summary (with the doctor report) as JSON (schema: docs/cli.md).")
     boolean json;
 
@@ -76,37 +83,56 @@ public final class DemoCommand implements Callable<Integer> {
             target.backend = ReceiveTarget.Backend.EMULATED;
         }
         ReceiveTarget t = ReceiveTarget.resolve(cl, target, DEFAULT_SPLIT_FAILURES);
+        if (tx && t.backend != ReceiveTarget.Backend.EMULATED) {
+            throw new CommandLine.ParameterException(cl, "--tx sends through the emulated NIC's devmem TX: it needs the "
+                    + "emulated backend (leave out --backend linux, --iface and --dmabuf, or use --dmabuf emulated)");
+        }
         long total = bytes != null ? bytes : shortRun ? SHORT_BYTES : DEFAULT_BYTES;
         PrintWriter out = cl.getOut();
         PrintWriter err = cl.getErr();
-        err.printf(Locale.ROOT, "devmem demo: %s of the kernel doc's netcat pattern (1..6 then 0x00) from a sender thread "
-                        + "over real loopback TCP into %s, as Flux<DevmemFrag>, every byte validated%s%n",
-                Sizes.human(total), t.describe(), t.backend == ReceiveTarget.Backend.EMULATED
+        err.printf(Locale.ROOT, "devmem demo: %s of the kernel doc's netcat pattern (1..6 then 0x00) %s over real loopback "
+                        + "TCP into %s, as Flux<DevmemFrag>, every byte validated%s%n",
+                Sizes.human(total), tx ? "sent as devmem TX through the emulated NIC (DevmemSender, an emulated dmabuf of "
+                        + Sizes.human(t.dmabufSize) + ")" : "from a sender thread", t.describe(),
+                t.backend == ReceiveTarget.Backend.EMULATED
                         ? String.format(Locale.ROOT, " (%.1f%% header-split failures: LINEAR frags)", t.headerSplitFailures * 100)
                         : "");
         err.flush();
 
         StreamChecker checker = new StreamChecker(new PatternValidator(PERIOD, TERMINATOR), total);
-        PatternSender sender = new PatternSender(PERIOD, TERMINATOR, -1);
         AtomicReference<Thread> senderThread = new AtomicReference<>();
-        AtomicReference<IOException> senderError = new AtomicReference<>();
+        AtomicReference<Exception> senderError = new AtomicReference<>();
+        AtomicReference<PatternSender.Result> sent = new AtomicReference<>();
+        AtomicReference<TxPatternSender.Tx> sentTx = new AtomicReference<>();
         ReceiveSession.Result r;
         try (ReceiveTarget.Opened opened = t.open()) {
-            r = new ReceiveSession("demo", opened.backend(), listen, t.bindingSpec(), t.dmabuf.toString(), t.nicSetup(),
-                    checker, err, target.progressEnabled(), addr -> senderThread.set(Thread.ofPlatform().daemon()
-                    .name("devmem-demo-sender").start(() -> {
+            java.util.function.Consumer<InetSocketAddress> startSender = addr -> senderThread.set(Thread.ofPlatform()
+                    .daemon().name("devmem-demo-sender").start(() -> {
                         try {
-                            sender.send(connectable(addr), total);
-                        } catch (IOException e) {
+                            if (tx) {
+                                TxPatternSender.Result x = new TxPatternSender("demo", new TxPatternSender.Setup(
+                                        opened.backend(), t.iface, dev.devmem.api.DmabufSource.emulated(t.dmabufSize),
+                                        DmabufChoice.EMULATED.toString(), false,
+                                        Math.min(SendCommand.DEFAULT_SLICE, t.dmabufSize),
+                                        dev.devmem.reactor.DevmemSender.Defaults.MAX_IN_FLIGHT_BYTES),
+                                        PERIOD, TERMINATOR, -1, err).send(connectable(addr), total);
+                                sentTx.set(x.tx());
+                                sent.set(x.common());
+                            } else {
+                                sent.set(new PatternSender(PERIOD, TERMINATOR, -1).send(connectable(addr), total));
+                            }
+                        } catch (Exception e) {
                             senderError.set(e);
                         }
-                    }))).run();
+                    }));
+            r = new ReceiveSession("demo", opened.backend(), listen, t.bindingSpec(), t.dmabuf.toString(), t.nicSetup(),
+                    checker, err, target.progressEnabled(), startSender).run();
         } finally {
             Thread s = senderThread.get();
             if (s != null) {
                 s.join(ReceiveSession.CLOSE_WAIT.toMillis());
                 if (s.isAlive()) {
-                    s.interrupt(); // a blocked SocketChannel write ends by closing the channel
+                    s.interrupt(); // a blocked SocketChannel write ends by closing the channel; a blocked send Flux is cancelled
                     s.join();
                 }
             }
@@ -117,10 +143,14 @@ public final class DemoCommand implements Callable<Integer> {
         DoctorReport doctor = DoctorProbe.run(null, dev.devmem.ffm.nicsetup.DevmemNicSetup.DEFAULT_STATE_DIR);
         if (json) {
             ObjectNode o = Reports.receiveJson("demo", r);
+            o.set("sender", sent.get() == null ? null : Reports.sendJson(sent.get(), sentTx.get()));
             o.set("doctor", new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(doctor));
             out.println(Reports.json(o));
         } else {
             Reports.printReceive(out, "demo", r);
+            if (sent.get() != null) {
+                Reports.printSend(out, sent.get(), sentTx.get());
+            }
             out.println();
             printVerdict(out, doctor);
         }

@@ -45,6 +45,45 @@ class DemoTest {
         assertThat(j.get("doctor").get("interfaces").isArray()).isTrue();
         assertThat(j.get("seconds").asDouble()).isPositive();
         assertThat(j.get("gbitPerSecond").asDouble()).isPositive();
+        JsonNode sender = j.get("sender");
+        assertThat(sender.get("mode").asText()).isEqualTo("plain");
+        assertThat(sender.get("bytes").asLong()).isEqualTo(requested);
+        assertThat(sender.get("local").asText()).isEqualTo(j.get("peer").asText());
+        assertThat(sender.get("tx").isNull()).isTrue();
+    }
+
+    @Test
+    void theTxDemoSendsAsDevmemTxThroughTheEmulatedNicAndValidatesEveryByte() {
+        long bytes = 96L << 20;
+        Cli.Run r = Cli.run("demo", "--tx", "--bytes", "96M", "--dmabuf-size", "8M", "--json");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        JsonNode j = r.json();
+        assertThat(j.get("bytes").asLong()).isEqualTo(bytes);
+        assertThat(j.get("frags").get("dmabuf").asLong()).isPositive();
+        assertThat(j.get("validation").get("everyByte").asBoolean()).isTrue();
+        assertThat(j.get("tokens").get("outstanding").asLong()).isZero();
+        JsonNode s = j.get("sender");
+        assertThat(s.get("local").asText()).isEqualTo(j.get("peer").asText());
+        assertThat(s.get("mode").asText()).isEqualTo("devmem");
+        assertThat(s.get("devmemTx").asBoolean()).isTrue();
+        assertThat(s.get("bytes").asLong()).isEqualTo(bytes);
+        JsonNode tx = s.get("tx");
+        assertThat(tx.get("dmabufBytes").asLong()).isEqualTo(8L << 20);
+        assertThat(tx.get("slices").asLong()).isEqualTo(96);
+        assertThat(tx.get("completions").asLong()).isEqualTo(tx.get("sends").asLong());
+        assertThat(tx.get("completedBytes").asLong()).isEqualTo(bytes);
+        assertThat(tx.get("copiedCompletions").asLong()).isZero();
+        assertThat(tx.get("inFlight").get("atEndBytes").asLong()).isZero();
+        assertThat(tx.get("bindingId").asLong()).as("its own TX binding, not the rx binding's id")
+                .isPositive().isNotEqualTo(j.get("binding").get("id").asLong());
+        assertThat(r.err()).contains("sent as devmem TX through the emulated NIC");
+    }
+
+    @Test
+    void theTxDemoNeedsTheEmulatedNic() {
+        Cli.Run r = Cli.run("demo", "--tx", "--backend", "linux", "--bytes", "1M");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.err()).contains("--tx");
     }
 
     @Test
@@ -56,6 +95,7 @@ class DemoTest {
                 .contains("reclaimed 0")
                 .contains("per GiB")
                 .contains("  validation  every byte right: 16777216 bytes, pattern 1..6 then 0x00")
+                .contains("send: 16.0 MiB (16777216 bytes) to 127.0.0.1:")
                 .contains("doctor: kernel ")
                 .contains("devmem RX on this host: ");
         assertThat(r.err()).contains("devmem demo: 16.0 MiB of the kernel doc's netcat pattern")
