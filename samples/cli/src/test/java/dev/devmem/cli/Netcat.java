@@ -23,6 +23,14 @@ final class Netcat {
                 + " | head -c " + size + " | nc " + closeFlag() + " 127.0.0.1 " + port;
     }
 
+    /**
+     * {@code nc} listening for one connection on 127.0.0.1:{@code port}, its stdout the received bytes:
+     * netcat-openbsd takes the address and port as arguments, netcat-traditional as {@code -s} and {@code -p}.
+     */
+    static String listen(int port) {
+        return closeFlag().equals("-N") ? "nc -l 127.0.0.1 " + port : "nc -l -s 127.0.0.1 -p " + port;
+    }
+
     /** Skips the test (saying why) without bash or nc. */
     static void assume() {
         String why = null;

@@ -169,7 +169,7 @@ class SendTxTest {
         }
         Path file = Files.createTempFile("devmem-send-nc", ".bin");
         try {
-            Process nc = new ProcessBuilder("bash", "-c", "exec nc -l 127.0.0.1 " + port + " </dev/null >" + file)
+            Process nc = new ProcessBuilder("bash", "-c", "exec " + Netcat.listen(port) + " </dev/null >" + file)
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             try {
                 awaitListening(port, nc);
