@@ -39,7 +39,7 @@ public final class EmulatedListener implements PollSource, AutoCloseable {
             Syscalls.check(Syscalls.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4), "setsockopt(SO_REUSEADDR)");
             MemorySegment sa = arena.allocate(Structs.SOCKADDR_STORAGE_SIZE);
             int len = SockAddr.write(sa, address);
-            Syscalls.check(Syscalls.bind(fd, sa, len), "bind " + address);
+            Syscalls.check(Syscalls.bind(fd, sa, len), "bind(" + SockAddr.describe(address) + ")");
             Syscalls.check(Syscalls.listen(fd, backlog), "listen");
             return new EmulatedListener(nic, fd, EmulatedNic.address(fd, true));
         } catch (DevmemException | RuntimeException e) {

@@ -400,7 +400,7 @@ public final class EmulatedNic implements AutoCloseable {
             do {
                 r = Syscalls.connect(fd, sa, len);
             } while (r == -Errno.EINTR.number());
-            Syscalls.check(r, "connect " + remote);
+            Syscalls.check(r, "connect(" + SockAddr.describe(remote) + ")");
             int fl = Syscalls.check(Syscalls.fcntl(fd, F_GETFL, 0), "fcntl(F_GETFL)");
             Syscalls.check(Syscalls.fcntl(fd, F_SETFL, fl | O_NONBLOCK), "fcntl(F_SETFL, O_NONBLOCK)");
             return attach(fd);

@@ -10,7 +10,6 @@ import dev.devmem.ffm.sys.Syscalls;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 
 /** Socket set-up steps shared by the listener and connect; none of it is on the data path. */
@@ -93,55 +92,7 @@ final class LinuxSockets {
 
     /** {@code 127.0.0.1:8080} or {@code [::1]:8080}, for messages. */
     static String describe(InetSocketAddress address) {
-        if (address == null) {
-            return "?";
-        }
-        if (address.getAddress() == null) {
-            return address.getHostString() + ":" + address.getPort();
-        }
-        if (address.getAddress() instanceof Inet6Address v6) {
-            String scope = v6.getScopeId() != 0 ? "%" + v6.getScopeId() : "";
-            return "[" + compress(v6.getAddress()) + scope + "]:" + address.getPort();
-        }
-        return address.getAddress().getHostAddress() + ":" + address.getPort();
-    }
-
-    /** RFC 5952 text: lower-case hex groups, the longest run of two or more zero groups as {@code ::}. */
-    static String compress(byte[] v6) {
-        int[] g = new int[8];
-        for (int i = 0; i < 8; i++) {
-            g[i] = (v6[2 * i] & 0xFF) << 8 | (v6[2 * i + 1] & 0xFF);
-        }
-        int bestStart = -1;
-        int bestLen = 1;
-        for (int i = 0; i < 8; ) {
-            if (g[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && g[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLen) {
-                bestStart = i;
-                bestLen = j - i;
-            }
-            i = j;
-        }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                sb.append("::");
-                i += bestLen - 1;
-                continue;
-            }
-            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
-                sb.append(':');
-            }
-            sb.append(Integer.toHexString(g[i]));
-        }
-        return sb.toString();
+        return SockAddr.describe(address);
     }
 
     static SyscallException failure(String operation, int negErrno) {

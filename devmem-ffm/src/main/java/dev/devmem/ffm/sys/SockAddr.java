@@ -63,4 +63,57 @@ public final class SockAddr {
     public static int family(InetSocketAddress address) {
         return address.getAddress() instanceof Inet4Address ? LinuxConstants.AF_INET : LinuxConstants.AF_INET6;
     }
+
+    /** {@code 127.0.0.1:8080} or {@code [::1]:8080}, for messages. */
+    public static String describe(InetSocketAddress address) {
+        if (address == null) {
+            return "?";
+        }
+        if (address.getAddress() == null) {
+            return address.getHostString() + ":" + address.getPort();
+        }
+        if (address.getAddress() instanceof Inet6Address v6) {
+            String scope = v6.getScopeId() != 0 ? "%" + v6.getScopeId() : "";
+            return "[" + compress(v6.getAddress()) + scope + "]:" + address.getPort();
+        }
+        return address.getAddress().getHostAddress() + ":" + address.getPort();
+    }
+
+    /** RFC 5952 text: lower-case hex groups, the longest run of two or more zero groups as {@code ::}. */
+    private static String compress(byte[] v6) {
+        int[] g = new int[8];
+        for (int i = 0; i < 8; i++) {
+            g[i] = (v6[2 * i] & 0xFF) << 8 | (v6[2 * i + 1] & 0xFF);
+        }
+        int bestStart = -1;
+        int bestLen = 1;
+        for (int i = 0; i < 8; ) {
+            if (g[i] != 0) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < 8 && g[j] == 0) {
+                j++;
+            }
+            if (j - i > bestLen) {
+                bestStart = i;
+                bestLen = j - i;
+            }
+            i = j;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                sb.append("::");
+                i += bestLen - 1;
+                continue;
+            }
+            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
+                sb.append(':');
+            }
+            sb.append(Integer.toHexString(g[i]));
+        }
+        return sb.toString();
+    }
 }
