@@ -75,8 +75,10 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     private final SplittableRandom rng;
 
     private final TokenTable tokens = new TokenTable();
+    /** Buffers whose last reference this socket dropped, back to the pool once per operation. */
+    private final BufferReturns returns = new BufferReturns(DONTNEED_MAX_FRAGS + EmulatedNicConfig.MAX_SKB_FRAGS);
     private final EmulatedTx tx;
-    private Skb[] ring = new Skb[16];
+    private Skb[] ring = new Skb[16]; // a power of two
     private int ringHead;
     private int ringCount;
     private Skb spare;
@@ -99,6 +101,11 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     private MemorySegment control;
     private long controlLen;
     private long controlUsed;
+    // The caller's control buffer and iovec array of the last call, as segments: a receive engine
+    // passes the same native buffers on every call, and making a segment per call for them is
+    // measurable. Reused only for the same address and at most the same length.
+    private MemorySegment lastControl = MemorySegment.NULL;
+    private MemorySegment lastIovArray = MemorySegment.NULL;
 
     private long streamIngested;
     private static final int PATTERN_SLAB = 64 << 10;
@@ -231,7 +238,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         }
         long ctrlPtr = msg.get(ValueLayout.JAVA_LONG, Structs.MSGHDR_CONTROL);
         controlLen = ctrlPtr == 0 ? 0 : msg.get(ValueLayout.JAVA_LONG, Structs.MSGHDR_CONTROLLEN);
-        control = ctrlPtr == 0 ? null : MemorySegment.ofAddress(ctrlPtr).reinterpret(controlLen);
+        control = ctrlPtr == 0 ? null : controlSegment(ctrlPtr, controlLen);
         controlUsed = 0;
 
         boolean peek = (flags & MSG_PEEK) != 0;
@@ -450,6 +457,20 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         return true;
     }
 
+    /**
+     * The caller's control buffer {@code [ptr, ptr + len)}; the previous call's segment when it is the
+     * same buffer (writes stay within {@code controlLen} of this call: {@link #putCmsg} checks it).
+     */
+    private MemorySegment controlSegment(long ptr, long len) {
+        MemorySegment c = lastControl;
+        if (c.address() == ptr && len >= 0 && len <= c.byteSize()) {
+            return c;
+        }
+        c = MemorySegment.ofAddress(ptr).reinterpret(len);
+        lastControl = c;
+        return c;
+    }
+
     /** Reads the caller's iovec array; returns the total length, or -1 when it overflows. */
     private long loadIov(long iovPtr, int count) {
         if (iovBase.length < count) {
@@ -458,7 +479,12 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         }
         long total = 0;
         if (count > 0) {
-            MemorySegment iov = MemorySegment.ofAddress(iovPtr).reinterpret(count * Structs.IOVEC.byteSize());
+            MemorySegment iov = lastIovArray;
+            long bytes = count * Structs.IOVEC.byteSize();
+            if (iov.address() != iovPtr || iov.byteSize() < bytes) {
+                iov = MemorySegment.ofAddress(iovPtr).reinterpret(bytes);
+                lastIovArray = iov;
+            }
             for (int i = 0; i < count; i++) {
                 long o = i * Structs.IOVEC.byteSize();
                 iovBase[i] = iov.get(ValueLayout.JAVA_LONG, o + Structs.IOVEC_BASE);
@@ -558,8 +584,9 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         }
         if (got <= 0) {
             for (int i = 0; i < n; i++) {
-                b.unref(taken[i]);
+                returns.drop(b, taken[i]);
             }
+            returns.flush();
             if (slot >= 0) {
                 linearFree[linearFreeCount++] = slot;
             }
@@ -579,9 +606,10 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
                 frags++;
                 rest -= l;
             } else {
-                b.unref(taken[i]); // not filled: straight back to the pool
+                returns.drop(b, taken[i]); // not filled: straight back to the pool
             }
         }
+        returns.flush();
         skb.nrFrags = frags;
         skb.len = got;
         skb.consumed = 0;
@@ -684,32 +712,33 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         if (ringCount == ring.length) {
             Skb[] bigger = new Skb[ring.length * 2];
             for (int i = 0; i < ringCount; i++) {
-                bigger[i] = ring[(ringHead + i) % ring.length];
+                bigger[i] = ring[(ringHead + i) & (ring.length - 1)];
             }
             ring = bigger;
             ringHead = 0;
         }
-        ring[(ringHead + ringCount) % ring.length] = skb;
+        ring[(ringHead + ringCount) & (ring.length - 1)] = skb;
         ringCount++;
     }
 
     private Skb skbAt(int i) {
-        return ring[(ringHead + i) % ring.length];
+        return ring[(ringHead + i) & (ring.length - 1)];
     }
 
     /** {@code tcp_eat_recv_skb}: frees the head skb, dropping its buffer references. */
     private void eatHead() {
         Skb skb = ring[ringHead];
         ring[ringHead] = null;
-        ringHead = (ringHead + 1) % ring.length;
+        ringHead = (ringHead + 1) & (ring.length - 1);
         ringCount--;
         free(skb);
     }
 
     private void free(Skb skb) {
         for (int i = 0; i < skb.nrFrags; i++) {
-            skb.binding.unref(skb.frag[i]);
+            returns.drop(skb.binding, skb.frag[i]);
         }
+        returns.flush();
         if (skb.linearSlot >= 0) {
             linearFree[linearFreeCount++] = skb.linearSlot;
         }
@@ -761,19 +790,23 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         int ranges = optlen / (int) Structs.DMABUF_TOKEN.byteSize();
         int freed = 0;
         int inspected = 0;
-        outer:
-        for (int i = 0; i < ranges; i++) {
-            long o = i * Structs.DMABUF_TOKEN.byteSize();
-            long start = Integer.toUnsignedLong(v.get(U32, o + Structs.DMABUF_TOKEN_START));
-            long count = Integer.toUnsignedLong(v.get(U32, o + Structs.DMABUF_TOKEN_COUNT));
-            for (long j = 0; j < count; j++) {
-                if (++inspected > DONTNEED_MAX_FRAGS) {
-                    break outer;
-                }
-                if (tokens.erase((start + j) & 0xFFFF_FFFFL)) {
-                    freed++;
+        try {
+            outer:
+            for (int i = 0; i < ranges; i++) {
+                long o = i * Structs.DMABUF_TOKEN.byteSize();
+                long start = Integer.toUnsignedLong(v.get(U32, o + Structs.DMABUF_TOKEN_START));
+                long count = Integer.toUnsignedLong(v.get(U32, o + Structs.DMABUF_TOKEN_COUNT));
+                for (long j = 0; j < count; j++) {
+                    if (++inspected > DONTNEED_MAX_FRAGS) {
+                        break outer;
+                    }
+                    if (tokens.erase((start + j) & 0xFFFF_FFFFL, returns)) {
+                        freed++;
+                    }
                 }
             }
+        } finally {
+            returns.flush(); // the buffers that reached zero go back to the pool in one lock
         }
         if (freed > 0) {
             tokensReleasedCount += freed;
@@ -892,7 +925,12 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
             return;
         }
         closed = true;
-        int released = tokens.clear();
+        int released;
+        try {
+            released = tokens.clear(returns);
+        } finally {
+            returns.flush();
+        }
         if (released > 0) {
             tokensReleasedCount += released;
             nic.tokensReleased.add(released);

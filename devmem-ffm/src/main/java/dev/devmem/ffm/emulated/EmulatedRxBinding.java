@@ -5,6 +5,8 @@ import dev.devmem.ffm.sys.Syscalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.List;
 import java.util.Optional;
 
@@ -22,8 +24,19 @@ import java.util.Optional;
  * referenced (a token not yet returned, an skb still queued on a socket) and is unmapped when the
  * last reference goes. {@link #isMemoryReleased()} tells when that happened. After the unmap every
  * view from {@link #hostView()} is invalid (access throws, it does not crash).
+ *
+ * <p>Threading. The reference counts are atomic and lock-free ({@code pp_ref_count} is an
+ * {@code atomic_long_t} too): taking a reference for a token and dropping one that is not the last
+ * cost one atomic add each, with no lock, however many sockets on however many threads share the
+ * pool. The pool's lock is taken only where the pool itself changes: {@link #take} (buffers leave
+ * the free stack) and {@link #recycle} (buffers whose count reached zero go back, waiters are
+ * signalled, or the memory is unmapped after close). A buffer whose count reached zero belongs to
+ * the thread that dropped the last reference until it hands it to {@link #recycle}; callers batch
+ * those (a whole DONTNEED or skb), so the lock is taken once per batch, not once per frag.
  */
 public final class EmulatedRxBinding implements RxBinding {
+    private static final VarHandle REFS = MethodHandles.arrayElementVarHandle(int[].class);
+
     private final EmulatedNic nic;
     private final int id;
     private final List<Integer> queues;
@@ -37,8 +50,9 @@ public final class EmulatedRxBinding implements RxBinding {
     private final MemorySegment memory;
     private final MemorySegment readOnlyView;
 
-    // guarded by this
+    /** Per-buffer reference counts, updated atomically through {@link #REFS}; a buffer on the free stack has 0. */
     private final int[] refs;
+    // guarded by this
     private final int[] freeStack;
     private int freeCount;
     private int held;
@@ -176,25 +190,58 @@ public final class EmulatedRxBinding implements RxBinding {
         return n;
     }
 
-    /** One more reference on a buffer (a token handed out for it). */
-    synchronized void ref(int buffer) {
-        refs[buffer]++;
+    /**
+     * One more reference on a buffer the caller already holds a reference to (a token handed out for
+     * a frag of a queued skb). Lock-free.
+     */
+    void ref(int buffer) {
+        REFS.getAndAdd(refs, buffer, 1);
     }
 
-    /** Drops one reference; the buffer returns to the pool (or, after close, to nobody) at zero. */
-    synchronized void unref(int buffer) {
-        int r = --refs[buffer];
+    /**
+     * Drops one reference, lock-free. Returns {@code true} when it was the last: the buffer is then
+     * the caller's to hand to {@link #recycle} (at once or batched with others), and nobody else can
+     * reach it meanwhile.
+     *
+     * @throws IllegalStateException when the buffer had no reference (released too often); the count
+     *                               is left at zero
+     */
+    boolean drop(int buffer) {
+        int r = (int) REFS.getAndAdd(refs, buffer, -1) - 1;
         if (r > 0) {
-            return;
+            return false;
         }
         if (r < 0) {
-            refs[buffer] = 0;
+            REFS.getAndAdd(refs, buffer, 1);
             throw new IllegalStateException("buffer " + buffer + " of binding " + id + " released too often");
         }
+        return true;
+    }
+
+    /**
+     * Gives back {@code count} buffers whose last reference the caller dropped ({@link #drop}
+     * returned {@code true}), under one acquisition of the pool's lock: to the free stack (signalling
+     * readers starved of buffers), or after close to nobody, unmapping the memory with the last.
+     */
+    synchronized void recycle(int[] buffers, int count) {
+        for (int i = 0; i < count; i++) {
+            recycleLocked(buffers[i]);
+        }
+        afterRecycleLocked();
+    }
+
+    // guarded by this
+    private void recycleLocked(int buffer) {
         held--;
         if (open) {
             freeStack[freeCount++] = buffer;
-            if (waiters) {
+        }
+    }
+
+    // guarded by this
+    private void afterRecycleLocked() {
+        if (open) {
+            if (waiters && freeCount > 0) {
                 waiters = false;
                 for (EmulatedQueue q : queueObjects) {
                     q.signal();

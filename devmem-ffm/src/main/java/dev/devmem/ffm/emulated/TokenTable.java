@@ -7,22 +7,32 @@ import java.util.Arrays;
  * allocated with {@code xa_limit_31b}, so a token is the lowest free index in [1, 2^31-1] and a
  * freed index is reused by the next allocation. Each entry pins one reference on one buffer of one
  * binding. Not thread-safe: the owning endpoint serialises access.
+ *
+ * <p>The free indexes below {@link #next} are a two-level bitmap (one bit per index, and one bit per
+ * 64-index word that has a free index), so the lowest free index is two word scans away and freeing
+ * one is two bit sets: the kernel's xarray finds the lowest free slot by its marks the same way. A
+ * hint remembers the lowest summary word that can have a free index, so the scan starts there.
  */
 final class TokenTable {
     static final int MAX_TOKEN = Integer.MAX_VALUE;
 
     private EmulatedRxBinding[] binding = new EmulatedRxBinding[64];
     private int[] buffer = new int[64];
-    /** Every index below {@code next} is either held or in {@link #freeHeap}. */
+    /** Every index below {@code next} is either held or free in {@link #free}. */
     private int next = 1;
-    private int[] freeHeap = new int[16];
+    /** Bit {@code t & 63} of word {@code t >>> 6}: index {@code t < next} is free. */
+    private long[] free = new long[1];
+    /** Bit {@code w & 63} of word {@code w >>> 6}: {@code free[w] != 0}. */
+    private long[] summary = new long[1];
+    /** No summary word below this one has a bit set. */
+    private int summaryHint;
     private int freeCount;
     private int outstanding;
 
     /** The token the next {@link #allocate} will return, or -1 when the space is full. */
     int peekLowestFree() {
         if (freeCount > 0) {
-            return freeHeap[0];
+            return lowestFree();
         }
         return next <= MAX_TOKEN && next > 0 ? next : -1;
     }
@@ -31,16 +41,15 @@ final class TokenTable {
     int allocate(EmulatedRxBinding b, int bufferIndex) {
         int token;
         if (freeCount > 0) {
-            token = popMin();
+            token = lowestFree();
+            takeFree(token);
         } else {
             if (next <= 0) {
                 return -1;
             }
             token = next++;
             if (token >= binding.length) {
-                int n = (int) Math.min(2L * binding.length, MAX_TOKEN);
-                binding = Arrays.copyOf(binding, Math.max(n, token + 1));
-                buffer = Arrays.copyOf(buffer, binding.length);
+                grow(token);
             }
         }
         binding[token] = b;
@@ -49,8 +58,11 @@ final class TokenTable {
         return token;
     }
 
-    /** {@code __xa_erase}: removes token {@code id} (a u32) and drops its buffer reference; false if not held. */
-    boolean erase(long id) {
+    /**
+     * {@code __xa_erase}: removes token {@code id} (a u32) and drops its buffer reference through
+     * {@code returns}; false if not held.
+     */
+    boolean erase(long id, BufferReturns returns) {
         if (id <= 0 || id >= next || id > MAX_TOKEN) {
             return false;
         }
@@ -61,13 +73,13 @@ final class TokenTable {
         }
         binding[t] = null;
         outstanding--;
-        pushFree(t);
-        b.unref(buffer[t]);
+        putFree(t);
+        returns.drop(b, buffer[t]);
         return true;
     }
 
     /** Drops every held token (the socket is being destroyed). Returns how many there were. */
-    int clear() {
+    int clear(BufferReturns returns) {
         int n = 0;
         for (int t = 1; t < next && outstanding > 0; t++) {
             EmulatedRxBinding b = binding[t];
@@ -75,11 +87,14 @@ final class TokenTable {
                 binding[t] = null;
                 outstanding--;
                 n++;
-                b.unref(buffer[t]);
+                returns.drop(b, buffer[t]);
             }
         }
         next = 1;
         freeCount = 0;
+        Arrays.fill(free, 0L);
+        Arrays.fill(summary, 0L);
+        summaryHint = 0;
         return n;
     }
 
@@ -87,41 +102,50 @@ final class TokenTable {
         return outstanding;
     }
 
-    private void pushFree(int t) {
-        if (freeCount == freeHeap.length) {
-            freeHeap = Arrays.copyOf(freeHeap, freeCount * 2);
+    private void grow(int token) {
+        int n = (int) Math.min(2L * binding.length, MAX_TOKEN);
+        binding = Arrays.copyOf(binding, Math.max(n, token + 1));
+        buffer = Arrays.copyOf(buffer, binding.length);
+        int words = (int) ((binding.length + 63L) >>> 6);
+        if (words > free.length) {
+            free = Arrays.copyOf(free, words);
+            summary = Arrays.copyOf(summary, (int) ((words + 63L) >>> 6));
         }
-        int i = freeCount++;
-        while (i > 0) {
-            int parent = (i - 1) >>> 1;
-            if (freeHeap[parent] <= t) {
-                break;
-            }
-            freeHeap[i] = freeHeap[parent];
-            i = parent;
-        }
-        freeHeap[i] = t;
     }
 
-    private int popMin() {
-        int min = freeHeap[0];
-        int last = freeHeap[--freeCount];
-        int i = 0;
-        int half = freeCount >>> 1;
-        while (i < half) {
-            int child = 2 * i + 1;
-            if (child + 1 < freeCount && freeHeap[child + 1] < freeHeap[child]) {
-                child++;
+    private void putFree(int t) {
+        int w = t >>> 6;
+        long old = free[w];
+        free[w] = old | (1L << t);
+        if (old == 0) {
+            int s = w >>> 6;
+            summary[s] |= 1L << w;
+            if (s < summaryHint) {
+                summaryHint = s;
             }
-            if (last <= freeHeap[child]) {
-                break;
-            }
-            freeHeap[i] = freeHeap[child];
-            i = child;
         }
-        if (freeCount > 0) {
-            freeHeap[i] = last;
+        freeCount++;
+    }
+
+    private void takeFree(int t) {
+        int w = t >>> 6;
+        long bits = free[w] & ~(1L << t);
+        free[w] = bits;
+        if (bits == 0) {
+            summary[w >>> 6] &= ~(1L << w);
         }
-        return min;
+        freeCount--;
+    }
+
+    /** The lowest free index below {@code next}; only when {@code freeCount > 0}. */
+    private int lowestFree() {
+        int s = summaryHint;
+        long sw = summary[s];
+        while (sw == 0) {
+            sw = summary[++s];
+        }
+        summaryHint = s;
+        int w = (s << 6) + Long.numberOfTrailingZeros(sw);
+        return (w << 6) + Long.numberOfTrailingZeros(free[w]);
     }
 }

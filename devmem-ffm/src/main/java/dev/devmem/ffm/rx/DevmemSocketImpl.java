@@ -54,6 +54,9 @@ public final class DevmemSocketImpl implements DevmemSocket, PollSource {
     private static final int ETOOSMALL = Errno.ETOOSMALL.number();
     private static final long CMSG_SPACE = Structs.DEVMEM_CMSG_SPACE;
     private static final FragKind[] KINDS = FragKind.values();
+    private static final int DMABUF = FragKind.DMABUF.ordinal();
+    private static final int LINEAR = FragKind.LINEAR.ordinal();
+    private static final int HOST = FragKind.HOST.ordinal();
 
     private final SocketEndpoint endpoint;
     private final RxSocketOptions options;
@@ -74,6 +77,11 @@ public final class DevmemSocketImpl implements DevmemSocket, PollSource {
     private final long[] bytesByKind = new long[KINDS.length];
     private final long[] fragsByKind = new long[KINDS.length];
     private long unknownReleases;
+    // The host view of the dmabuf the last DMABUF frag of this receive was in: frags of one recvmsg
+    // are almost always in one dmabuf, and its tokens keep its memory mapped for the whole walk.
+    private boolean viewValid;
+    private int viewId;
+    private MemorySegment view;
 
     /**
      * Takes ownership of {@code endpoint}: closing this socket closes it, and so does a failure here.
@@ -191,7 +199,11 @@ public final class DevmemSocketImpl implements DevmemSocket, PollSource {
         long position = streamPosition;
         long total = 0;
         long iovUsed = 0;
+        int dmabufFrags = 0;
+        long dmabufBytes = 0;
         boolean devmem = false;
+        viewValid = false; // looked up again once per receive: a binding may have gone since the last
+        view = null;
         try {
             walker.reset(control, controlLen);
             while (walker.next()) {
@@ -212,6 +224,8 @@ public final class DevmemSocketImpl implements DevmemSocket, PollSource {
                 }
                 if (dmabuf) {
                     addDmabuf(batch, size, position + total);
+                    dmabufFrags++;
+                    dmabufBytes += size;
                 } else {
                     int key = pool.pin(FragKind.LINEAR);
                     batch.add(FragKind.LINEAR, 0, base + iovUsed, (int) size, position + total, key, slab);
@@ -237,11 +251,13 @@ public final class DevmemSocketImpl implements DevmemSocket, PollSource {
         streamPosition = position + r;
         recvCalls++;
         int n = batch.size();
-        for (int i = 0; i < n; i++) {
-            int k = batch.kind(i).ordinal();
-            fragsByKind[k]++;
-            bytesByKind[k] += batch.length(i);
-        }
+        // Per kind, from the walk's own counts: DMABUF counted as it went, the rest is host memory
+        // (LINEAR cmsgs, or one HOST frag when there were no devmem cmsgs).
+        int hostFrags = n - dmabufFrags;
+        fragsByKind[DMABUF] += dmabufFrags;
+        bytesByKind[DMABUF] += dmabufBytes;
+        fragsByKind[devmem ? LINEAR : HOST] += hostFrags;
+        bytesByKind[devmem ? LINEAR : HOST] += r - dmabufBytes;
         return n;
     }
 
@@ -253,7 +269,15 @@ public final class DevmemSocketImpl implements DevmemSocket, PollSource {
             throw new DevmemProtocolException("SCM_DEVMEM_DMABUF cmsg at control offset " + walker.position()
                     + " carries token " + Integer.toUnsignedString(token) + ", outside the kernel's [1, 2^31-1]");
         }
-        MemorySegment view = views.hostView(id);
+        MemorySegment view;
+        if (viewValid && id == viewId) {
+            view = this.view;
+        } else {
+            view = views.hostView(id);
+            this.view = view;
+            viewId = id;
+            viewValid = true;
+        }
         if (view != null && (offset < 0 || offset > view.byteSize() - size)) {
             throw new DevmemProtocolException("DMABUF frag [" + Long.toUnsignedString(offset) + ", +" + size
                     + ") of dmabuf " + id + " lies outside its " + view.byteSize() + "-byte host view");
