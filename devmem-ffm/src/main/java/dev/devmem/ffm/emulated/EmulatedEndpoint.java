@@ -208,7 +208,12 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
                 ? msghdr : msghdr.reinterpret(Structs.MSGHDR.byteSize());
         boolean nonBlocking = !blocking || (flags & MSG_DONTWAIT) != 0;
         while (true) {
-            long r = receive(msghdr, msg, flags);
+            long r;
+            try {
+                r = receive(msghdr, msg, flags);
+            } finally {
+                settleTokenRefs();
+            }
             if (r != -Errno.EAGAIN.number() || nonBlocking || closed) {
                 return r;
             }
@@ -405,6 +410,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
                 return sent;
             }
         }
+        skb.pendingRefs = true;
         for (int i = 0; i < skb.nrFrags; i++) {
             long end = start + skb.fragLen[i];
             copy = end - offset;
@@ -422,7 +428,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
                     err = -ETOOSMALL;
                     break;
                 }
-                skb.binding.ref(skb.frag[i]);
+                skb.tokenRefs[i]++; // the buffer reference of this token: see settleTokenRefs
                 tokens.allocate(skb.binding, skb.frag[i]);
                 sent += copy;
                 if (remaining == 0) {
@@ -725,6 +731,34 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         return ring[(ringHead + i) & (ring.length - 1)];
     }
 
+    /**
+     * Applies the buffer references of the tokens the last call issued for frags of skbs that are
+     * still queued (a partly consumed head, or skbs walked with {@code MSG_PEEK}).
+     *
+     * <p>Why references are deferred: in {@code tcp_recvmsg_dmabuf} each token takes a reference on
+     * its net_iov and eating the skb drops the skb's one: two atomic operations per frag that cancel
+     * out. Here a token's reference is counted in its skb during the call and applied when the skb is
+     * eaten ({@link #free}) or, for skbs that stay queued, before the call returns. Nothing else can
+     * touch these buffers meanwhile (their references all belong to this socket, and the calling
+     * thread is inside recvmsg), so at every return from recvmsg the counts are exactly the kernel's.
+     */
+    private void settleTokenRefs() {
+        for (int k = 0; k < ringCount; k++) {
+            Skb skb = skbAt(k);
+            if (!skb.pendingRefs) {
+                continue;
+            }
+            for (int i = 0; i < skb.nrFrags; i++) {
+                int n = skb.tokenRefs[i];
+                if (n > 0) {
+                    skb.tokenRefs[i] = 0;
+                    skb.binding.ref(skb.frag[i], n);
+                }
+            }
+            skb.pendingRefs = false;
+        }
+    }
+
     /** {@code tcp_eat_recv_skb}: frees the head skb, dropping its buffer references. */
     private void eatHead() {
         Skb skb = ring[ringHead];
@@ -734,10 +768,23 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         free(skb);
     }
 
+    /**
+     * Frees a consumed skb: each frag loses the skb's reference and gains those of the tokens this
+     * call issued for it, in one atomic step per frag, or none when the two cancel out (one token
+     * per frag, the common case: the token takes over the skb's reference).
+     */
     private void free(Skb skb) {
+        EmulatedRxBinding b = skb.binding;
         for (int i = 0; i < skb.nrFrags; i++) {
-            returns.drop(skb.binding, skb.frag[i]);
+            int delta = skb.tokenRefs[i] - 1;
+            skb.tokenRefs[i] = 0;
+            if (delta < 0) {
+                returns.drop(b, skb.frag[i]);
+            } else if (delta > 0) {
+                b.ref(skb.frag[i], delta);
+            }
         }
+        skb.pendingRefs = false;
         returns.flush();
         if (skb.linearSlot >= 0) {
             linearFree[linearFreeCount++] = skb.linearSlot;
@@ -955,6 +1002,10 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     private static final class Skb {
         final int[] frag = new int[EmulatedNicConfig.MAX_SKB_FRAGS];
         final int[] fragLen = new int[EmulatedNicConfig.MAX_SKB_FRAGS];
+        /** Per frag: tokens issued in the current recvmsg whose buffer reference is not applied yet. */
+        final int[] tokenRefs = new int[EmulatedNicConfig.MAX_SKB_FRAGS];
+        /** Some {@link #tokenRefs} entry may be non-zero. */
+        boolean pendingRefs;
         private final int slotSize;
         EmulatedRxBinding binding;
         int linearSlot = -1;

@@ -191,11 +191,11 @@ public final class EmulatedRxBinding implements RxBinding {
     }
 
     /**
-     * One more reference on a buffer the caller already holds a reference to (a token handed out for
-     * a frag of a queued skb). Lock-free.
+     * {@code n} more references on a buffer the caller already holds a reference to (tokens handed
+     * out for a frag of a skb). Lock-free.
      */
-    void ref(int buffer) {
-        REFS.getAndAdd(refs, buffer, 1);
+    void ref(int buffer, int n) {
+        REFS.getAndAdd(refs, buffer, n);
     }
 
     /**

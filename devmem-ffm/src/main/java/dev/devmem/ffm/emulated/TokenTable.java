@@ -28,6 +28,8 @@ final class TokenTable {
     private int summaryHint;
     private int freeCount;
     private int outstanding;
+    /** What {@link #lowestFree()} last returned, or 0 once the free set changed since. */
+    private int cachedLowest;
 
     /** The token the next {@link #allocate} will return, or -1 when the space is full. */
     int peekLowestFree() {
@@ -41,7 +43,7 @@ final class TokenTable {
     int allocate(EmulatedRxBinding b, int bufferIndex) {
         int token;
         if (freeCount > 0) {
-            token = lowestFree();
+            token = cachedLowest != 0 ? cachedLowest : lowestFree();
             takeFree(token);
         } else {
             if (next <= 0) {
@@ -95,6 +97,7 @@ final class TokenTable {
         Arrays.fill(free, 0L);
         Arrays.fill(summary, 0L);
         summaryHint = 0;
+        cachedLowest = 0;
         return n;
     }
 
@@ -114,6 +117,7 @@ final class TokenTable {
     }
 
     private void putFree(int t) {
+        cachedLowest = 0;
         int w = t >>> 6;
         long old = free[w];
         free[w] = old | (1L << t);
@@ -128,6 +132,7 @@ final class TokenTable {
     }
 
     private void takeFree(int t) {
+        cachedLowest = 0;
         int w = t >>> 6;
         long bits = free[w] & ~(1L << t);
         free[w] = bits;
@@ -146,6 +151,8 @@ final class TokenTable {
         }
         summaryHint = s;
         int w = (s << 6) + Long.numberOfTrailingZeros(sw);
-        return (w << 6) + Long.numberOfTrailingZeros(free[w]);
+        int t = (w << 6) + Long.numberOfTrailingZeros(free[w]);
+        cachedLowest = t;
+        return t;
     }
 }
