@@ -8,7 +8,17 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
-/** One frag of a {@link Connection}; {@link #release()} wins once through a CAS. */
+/**
+ * One frag of a {@link Connection}.
+ *
+ * <p>Exactly-once release without a CAS in the common case. Only the connection's loop thread ever
+ * hands a frag back to the socket, so a loop-only flag ({@link #handed}) is what makes the hand-back
+ * happen once. {@link #released} is what other threads see: a release on the loop thread (a consumer
+ * in {@code onNext}, the usual case) sets it with a plain ordered store and hands the frag back at
+ * once; a release elsewhere wins it with a CAS, so that each frag enters the connection's release
+ * queue at most once (the queue is sized for that), and the loop hands it back when it drains the
+ * queue, unless the loop thread released it meanwhile.
+ */
 final class Frag implements DevmemFrag, Releasable {
     private static final FragKind[] KINDS = FragKind.values();
     private static final VarHandle RELEASED;
@@ -30,6 +40,8 @@ final class Frag implements DevmemFrag, Releasable {
     private final int key;
     private final byte kind;
     private volatile int released;
+    /** Handed back to the socket (loop thread only). */
+    private boolean handed;
 
     Frag(Connection connection, byte kind, int dmabufId, long offset, int length, long streamPosition, int key,
          MemorySegment memory) {
@@ -70,7 +82,13 @@ final class Frag implements DevmemFrag, Releasable {
 
     @Override
     public void release() {
-        if (released == 0 && RELEASED.compareAndSet(this, 0, 1)) {
+        if (released != 0) {
+            return;
+        }
+        if (connection.loop.inLoop()) {
+            RELEASED.setRelease(this, 1);
+            connection.released(this); // hands it back now, once: see handBack
+        } else if (RELEASED.compareAndSet(this, 0, 1)) {
             connection.released(this);
         }
     }
@@ -95,7 +113,10 @@ final class Frag implements DevmemFrag, Releasable {
 
     @Override
     public void handBack(Connection c) throws DevmemException {
-        c.handBack(KINDS[kind], key);
+        if (!handed) {
+            handed = true;
+            c.handBack(KINDS[kind], key);
+        }
     }
 
     @Override

@@ -136,6 +136,56 @@ class ReleaseTest {
     }
 
     @Test
+    void aFragReleasedOnTheLoopAndOnAnotherThreadAtOnceReachesTheSocketOnce() throws Exception {
+        // The loop thread releases without a CAS (only it hands frags back); another thread racing
+        // for the same frag wins or loses the CAS, and the loop hands the frag back exactly once.
+        FakeHarness h = new FakeHarness();
+        int frags = 20_000;
+        java.util.concurrent.LinkedBlockingQueue<DevmemFrag> handoff = new java.util.concurrent.LinkedBlockingQueue<>();
+        AtomicReference<DevmemConnection> conn = new AtomicReference<>();
+        AtomicLong seen = new AtomicLong();
+        AtomicLong picked = new AtomicLong();
+        Disposable d = h.receiver(16L << 20).batchSize(64).listen(h.address)
+                .flatMap(c -> {
+                    conn.set(c);
+                    return c.receive();
+                })
+                .subscribe(f -> {
+                    handoff.add(f);
+                    long n = seen.incrementAndGet();
+                    long deadline = System.nanoTime() + 1_000_000;
+                    while (picked.get() < n && System.nanoTime() < deadline) {
+                        Thread.onSpinWait(); // release when the other thread does
+                    }
+                    f.release();
+                });
+        Thread racer = new Thread(() -> {
+            for (int i = 0; i < frags; i++) {
+                try {
+                    DevmemFrag f = handoff.take();
+                    picked.incrementAndGet();
+                    f.release();
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        racer.start();
+        FakeBackend.FakeSocket s = h.peer();
+        s.send((long) frags * 4096);
+        racer.join(Await.TIMEOUT.toMillis());
+        assertThat(racer.isAlive()).isFalse();
+        DevmemConnection c = conn.get();
+        Await.until("every frag back, once", () -> c.stats().fragsReturned() == frags);
+        d.dispose();
+        h.awaitAllClosed();
+        assertThat(s.unknownReleases).as("no second release reached the socket").isZero();
+        assertThat(s.tokensReturned).isEqualTo(frags);
+        assertThat(c.stats().fragsReturned()).isEqualTo(frags);
+        assertThat(c.stats().fragsReclaimed()).isZero();
+    }
+
+    @Test
     void batchesReleaseExactlyOncePerFragUnderRaces() throws Exception {
         FakeHarness h = new FakeHarness();
         List<DevmemFragBatch> batches = Collections.synchronizedList(new ArrayList<>());

@@ -7,13 +7,21 @@ package dev.devmem.ffm.rx;
  * twice could free a fragment somebody else now holds. Only tokens in this ledger are ever sent to
  * {@code SO_DEVMEM_DONTNEED}, and each leaves it exactly once.
  *
- * <p>An open-addressing set of positive ints (linear probing, deletion by backward shift, so no
- * tombstones). Tokens are small and dense in practice (the kernel takes the lowest free index), but
- * nothing here relies on that. It grows by doubling, so adding costs no allocation per token in the
- * steady state. Not thread-safe: owned by the socket's I/O thread.
+ * <p>Tokens are small and dense in practice (the kernel takes the lowest free index), so tokens below
+ * {@link #DENSE} are one bit each in a bitmap (add and remove are one word update, no probing); any
+ * other positive token goes to an open-addressing set (linear probing, deletion by backward shift, so
+ * no tombstones), so nothing here relies on density for correctness. The set grows by doubling, so
+ * adding costs no allocation per token in the steady state. Not thread-safe: owned by the socket's
+ * I/O thread.
  */
 final class TokenLedger {
     private static final int EMPTY = 0;
+    /** Tokens below this are kept in {@link #dense}: 64 K tokens, 8 KiB. */
+    static final int DENSE = 1 << 16;
+
+    private final long[] dense = new long[DENSE >>> 6];
+    /** Members of {@link #slots} (tokens >= DENSE). */
+    private int sparse;
 
     private int[] slots;
     private int mask;
@@ -36,7 +44,17 @@ final class TokenLedger {
         if (token <= 0) {
             throw new IllegalArgumentException("tokens are positive, was " + token);
         }
-        if ((size + 1) * 2 > slots.length) {
+        if (token < DENSE) {
+            long bit = 1L << token;
+            long w = dense[token >>> 6];
+            if ((w & bit) != 0) {
+                return false;
+            }
+            dense[token >>> 6] = w | bit;
+            size++;
+            return true;
+        }
+        if ((sparse + 1) * 2 > slots.length) {
             grow();
         }
         int i = index(token);
@@ -44,6 +62,7 @@ final class TokenLedger {
             int s = slots[i];
             if (s == EMPTY) {
                 slots[i] = token;
+                sparse++;
                 size++;
                 return true;
             }
@@ -57,6 +76,9 @@ final class TokenLedger {
     boolean contains(int token) {
         if (token <= 0) {
             return false;
+        }
+        if (token < DENSE) {
+            return (dense[token >>> 6] & (1L << token)) != 0;
         }
         int i = index(token);
         while (true) {
@@ -75,6 +97,16 @@ final class TokenLedger {
     boolean remove(int token) {
         if (token <= 0) {
             return false;
+        }
+        if (token < DENSE) {
+            long bit = 1L << token;
+            long w = dense[token >>> 6];
+            if ((w & bit) == 0) {
+                return false;
+            }
+            dense[token >>> 6] = w & ~bit;
+            size--;
+            return true;
         }
         int i = index(token);
         while (true) {
@@ -105,12 +137,15 @@ final class TokenLedger {
             }
         }
         slots[hole] = EMPTY;
+        sparse--;
         size--;
         return true;
     }
 
     void clear() {
         java.util.Arrays.fill(slots, EMPTY);
+        java.util.Arrays.fill(dense, 0L);
+        sparse = 0;
         size = 0;
     }
 
@@ -124,7 +159,8 @@ final class TokenLedger {
         slots = new int[old.length * 2];
         mask = slots.length - 1;
         shift = Integer.numberOfLeadingZeros(slots.length) + 1;
-        size = 0;
+        size -= sparse;
+        sparse = 0;
         for (int t : old) {
             if (t != EMPTY) {
                 add(t);
