@@ -3,8 +3,8 @@ package dev.devmem.ffm.emulated;
 /**
  * Buffers whose last reference one endpoint dropped, waiting to go back to their pool together.
  *
- * <p>Why: dropping a reference is a lock-free atomic ({@link EmulatedRxBinding#drop}), but putting a
- * buffer back on the free stack takes the pool's lock. A DONTNEED frees up to 1024 tokens and an
+ * <p>Why: dropping a reference takes no lock ({@link EmulatedRxBinding#drop}: the buffer is the
+ * socket's own), but putting a buffer back on the free stack takes the pool's lock. A DONTNEED frees up to 1024 tokens and an
  * eaten skb up to 17 frags; collecting the buffers that reached zero and handing them back in one
  * {@link EmulatedRxBinding#recycle} takes that lock once per batch instead of once per frag. Every
  * operation of the endpoint that drops references ends with {@link #flush()}, so a buffer is back in

@@ -736,11 +736,12 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
      * still queued (a partly consumed head, or skbs walked with {@code MSG_PEEK}).
      *
      * <p>Why references are deferred: in {@code tcp_recvmsg_dmabuf} each token takes a reference on
-     * its net_iov and eating the skb drops the skb's one: two atomic operations per frag that cancel
-     * out. Here a token's reference is counted in its skb during the call and applied when the skb is
-     * eaten ({@link #free}) or, for skbs that stay queued, before the call returns. Nothing else can
-     * touch these buffers meanwhile (their references all belong to this socket, and the calling
-     * thread is inside recvmsg), so at every return from recvmsg the counts are exactly the kernel's.
+     * its net_iov and eating the skb drops the skb's one: two updates of the buffer's count per frag
+     * that cancel out, each a random access into the pool's count array. Here a token's reference is
+     * counted in its skb during the call and applied when the skb is eaten ({@link #free}) or, for
+     * skbs that stay queued, before the call returns. Nothing else can touch these buffers meanwhile
+     * (their references all belong to this socket, and the calling thread is inside recvmsg), so at
+     * every return from recvmsg the counts are exactly the kernel's.
      */
     private void settleTokenRefs() {
         for (int k = 0; k < ringCount; k++) {
@@ -770,7 +771,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
 
     /**
      * Frees a consumed skb: each frag loses the skb's reference and gains those of the tokens this
-     * call issued for it, in one atomic step per frag, or none when the two cancel out (one token
+     * call issued for it, in one update per frag, or none when the two cancel out (one token
      * per frag, the common case: the token takes over the skb's reference).
      */
     private void free(Skb skb) {
