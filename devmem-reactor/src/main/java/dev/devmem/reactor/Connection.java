@@ -523,7 +523,7 @@ final class Connection extends Channel implements DevmemConnection, Subscription
             java.util.Arrays.fill(kindFrags, 0);
             java.util.Arrays.fill(kindBytes, 0);
             for (int i = 0; i < n; i++) {
-                int k = batch.kind(i).ordinal();
+                int k = batch.kindOrdinal(i);
                 kindFrags[k]++;
                 kindBytes[k] += batch.length(i);
             }
@@ -539,7 +539,7 @@ final class Connection extends Channel implements DevmemConnection, Subscription
             if (cancelled) {
                 break;
             }
-            Frag f = new Frag(this, (byte) b.kind(i).ordinal(), b.dmabufId(i), b.offset(i), b.length(i),
+            Frag f = new Frag(this, (byte) b.kindOrdinal(i), b.dmabufId(i), b.offset(i), b.length(i),
                     b.streamPosition(i), b.releaseKey(i), b.memory(i));
             try {
                 a.onNext(f);

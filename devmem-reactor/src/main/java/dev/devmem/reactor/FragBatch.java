@@ -67,7 +67,7 @@ final class FragBatch implements DevmemFragBatch, Releasable {
         this.bytes = batch.bytes();
         this.released = new long[(n + 63) >>> 6];
         for (int i = 0; i < n; i++) {
-            a.kind[i] = (byte) batch.kind(i).ordinal();
+            a.kind[i] = (byte) batch.kindOrdinal(i);
             a.dmabufId[i] = batch.dmabufId(i);
             a.offset[i] = batch.offset(i);
             a.length[i] = batch.length(i);

@@ -73,6 +73,12 @@ public final class ReceiveBatch {
         return KINDS[kind[i]];
     }
 
+    /** {@code kind(i).ordinal()}, without the enum: for per-fragment loops that store the kind as a number. */
+    public int kindOrdinal(int i) {
+        check(i);
+        return kind[i];
+    }
+
     public int dmabufId(int i) {
         check(i);
         return dmabufId[i];
