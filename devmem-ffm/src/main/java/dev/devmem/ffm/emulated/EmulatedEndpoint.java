@@ -417,7 +417,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
             if (copy > 0) {
                 copy = Math.min(copy, remaining);
                 long fragOffset = skb.binding.bufferOffset(skb.frag[i]) + (offset - start);
-                int token = tokens.peekLowestFree();
+                int token = tokens.allocate(skb.binding, skb.frag[i]);
                 if (token < 0) {
                     err = -Errno.EBUSY.number(); // __xa_alloc with all 2^31-1 ids held
                     break;
@@ -425,11 +425,11 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
                 offset += copy;
                 remaining -= (int) copy;
                 if (!putCmsg(SCM_DEVMEM_DMABUF, fragOffset, (int) copy, token, skb.binding.id())) {
+                    tokens.unallocate(token); // the kernel's xa_erase when put_cmsg_notrunc fails
                     err = -ETOOSMALL;
                     break;
                 }
                 skb.tokenRefs[i]++; // the buffer reference of this token: see settleTokenRefs
-                tokens.allocate(skb.binding, skb.frag[i]);
                 sent += copy;
                 if (remaining == 0) {
                     break;

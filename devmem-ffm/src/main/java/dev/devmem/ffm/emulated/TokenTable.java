@@ -28,8 +28,6 @@ final class TokenTable {
     private int summaryHint;
     private int freeCount;
     private int outstanding;
-    /** What {@link #lowestFree()} last returned, or 0 once the free set changed since. */
-    private int cachedLowest;
 
     /** The token the next {@link #allocate} will return, or -1 when the space is full. */
     int peekLowestFree() {
@@ -39,12 +37,29 @@ final class TokenTable {
         return next <= MAX_TOKEN && next > 0 ? next : -1;
     }
 
-    /** Takes the lowest free token for (binding, buffer index); -1 when all 2^31-1 are held. */
+    /**
+     * {@code xa_alloc}: takes the lowest free token for (binding, buffer index); -1 when all 2^31-1
+     * are held. The buffer reference is the caller's to take.
+     */
     int allocate(EmulatedRxBinding b, int bufferIndex) {
         int token;
         if (freeCount > 0) {
-            token = cachedLowest != 0 ? cachedLowest : lowestFree();
-            takeFree(token);
+            // the lowest free index, taken in the same pass that finds it
+            int s = summaryHint;
+            long sw = summary[s];
+            while (sw == 0) {
+                sw = summary[++s];
+            }
+            summaryHint = s;
+            int w = (s << 6) + Long.numberOfTrailingZeros(sw);
+            long bits = free[w];
+            token = (w << 6) + Long.numberOfTrailingZeros(bits);
+            bits &= bits - 1;
+            free[w] = bits;
+            if (bits == 0) {
+                summary[s] = sw & (sw - 1); // w's bit is the lowest one of its summary word
+            }
+            freeCount--;
         } else {
             if (next <= 0) {
                 return -1;
@@ -58,6 +73,16 @@ final class TokenTable {
         buffer[token] = bufferIndex;
         outstanding++;
         return token;
+    }
+
+    /**
+     * Undoes the {@link #allocate} that returned {@code token} (its cmsg did not fit: the kernel's
+     * {@code xa_erase} after a failed {@code put_cmsg_notrunc}); no buffer reference was taken.
+     */
+    void unallocate(int token) {
+        binding[token] = null;
+        outstanding--;
+        putFree(token);
     }
 
     /**
@@ -97,7 +122,6 @@ final class TokenTable {
         Arrays.fill(free, 0L);
         Arrays.fill(summary, 0L);
         summaryHint = 0;
-        cachedLowest = 0;
         return n;
     }
 
@@ -117,7 +141,6 @@ final class TokenTable {
     }
 
     private void putFree(int t) {
-        cachedLowest = 0;
         int w = t >>> 6;
         long old = free[w];
         free[w] = old | (1L << t);
@@ -131,17 +154,6 @@ final class TokenTable {
         freeCount++;
     }
 
-    private void takeFree(int t) {
-        cachedLowest = 0;
-        int w = t >>> 6;
-        long bits = free[w] & ~(1L << t);
-        free[w] = bits;
-        if (bits == 0) {
-            summary[w >>> 6] &= ~(1L << w);
-        }
-        freeCount--;
-    }
-
     /** The lowest free index below {@code next}; only when {@code freeCount > 0}. */
     private int lowestFree() {
         int s = summaryHint;
@@ -151,8 +163,6 @@ final class TokenTable {
         }
         summaryHint = s;
         int w = (s << 6) + Long.numberOfTrailingZeros(sw);
-        int t = (w << 6) + Long.numberOfTrailingZeros(free[w]);
-        cachedLowest = t;
-        return t;
+        return (w << 6) + Long.numberOfTrailingZeros(free[w]);
     }
 }

@@ -34,9 +34,15 @@ class TokenTableTest {
                 if (grow || held.isEmpty()) {
                     int expected = freeBelowTop.isEmpty() ? top + 1 : freeBelowTop.first();
                     assertThat(table.peekLowestFree()).isEqualTo(expected);
-                    b.ref(buffer, 1);
                     int t = table.allocate(b, buffer);
                     assertThat(t).isEqualTo(expected);
+                    if (rng.nextInt(16) == 0) {
+                        // its cmsg did not fit: undone, and the next allocation takes the same id
+                        table.unallocate(t);
+                        assertThat(table.peekLowestFree()).isEqualTo(t);
+                        assertThat(table.allocate(b, buffer)).isEqualTo(t);
+                    }
+                    b.ref(buffer, 1);
                     held.add(t);
                     freeBelowTop.remove(t);
                     top = Math.max(top, t);
