@@ -70,6 +70,8 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     private final boolean blocking;
     private final int fragSize;
     private final int maxSkbSize;
+    /** Rx buffers one skb takes at most: maxSkbSize in frags, capped at MAX_SKB_FRAGS. */
+    private final int skbFrags;
     private final int headerBufferSize;
     private final double splitFailureRate;
     private final SplittableRandom rng;
@@ -118,6 +120,8 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     private volatile long stallCount;
     private volatile long splitFailures;
     private volatile long skbCount;
+    /** Skbs built in the current recvmsg, added to the counters when it returns (not one volatile write and CAS per skb). */
+    private long skbsThisCall;
     private volatile long dmabufFragCount;
     private volatile long dmabufByteCount;
     private volatile long linearFragCount;
@@ -135,6 +139,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         EmulatedNicConfig cfg = nic.config();
         this.fragSize = cfg.fragSize();
         this.maxSkbSize = cfg.maxSkbSize();
+        this.skbFrags = (int) Math.min(EmulatedNicConfig.MAX_SKB_FRAGS, (maxSkbSize + (long) fragSize - 1) / fragSize);
         this.headerBufferSize = cfg.headerBufferSize();
         this.splitFailureRate = cfg.headerSplitFailureRate();
         this.rng = new SplittableRandom(cfg.seed());
@@ -213,6 +218,11 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
                 r = receive(msghdr, msg, flags);
             } finally {
                 settleTokenRefs();
+                if (skbsThisCall > 0) {
+                    skbCount += skbsThisCall;
+                    nic.skbs.add(skbsThisCall);
+                    skbsThisCall = 0;
+                }
             }
             if (r != -Errno.EAGAIN.number() || nonBlocking || closed) {
                 return r;
@@ -547,8 +557,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         if (synthetic != null && synthetic.totalBytes() >= 0 && streamIngested >= synthetic.totalBytes()) {
             return EOF;
         }
-        int wantFrags = (int) Math.min(EmulatedNicConfig.MAX_SKB_FRAGS, (maxSkbSize + (long) fragSize - 1) / fragSize);
-        int n = b.take(taken, wantFrags, queue);
+        int n = b.take(taken, skbFrags, queue);
         if (n < 0) {
             return queue.binding() == null ? PLAIN : ingest(); // unbound under us: look again
         }
@@ -558,7 +567,9 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
             nic.stalls.add(1);
             return STALL;
         }
-        stalled = false;
+        if (stalled) {
+            stalled = false;
+        }
         boolean failSplit = splitFailureRate > 0 && rng.nextDouble() < splitFailureRate && linearFreeCount > 0;
         int linearCap = failSplit ? Math.min(headerBufferSize, maxSkbSize) : 0;
         int slot = failSplit ? linearFree[--linearFreeCount] : -1;
@@ -627,8 +638,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
             nic.headerSplitFailures.add(1);
         }
         streamIngested += got;
-        skbCount++;
-        nic.skbs.add(1);
+        skbsThisCall++;
         append(skb);
         return INGESTED;
     }
