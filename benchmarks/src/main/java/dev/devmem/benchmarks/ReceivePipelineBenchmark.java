@@ -45,6 +45,10 @@ import java.util.concurrent.locks.LockSupport;
  * <li>{@code engine}: the backend socket driven directly on the benchmark thread (receive, release),
  *     no Reactor: the ceiling of the layer below;</li>
  * <li>{@code flux}: {@code Flux<DevmemFrag>}, one object per frag, consumer on the I/O loop thread;</li>
+ * <li>{@code fluxHeld}: the same, but the consumer publishes each frag (to a volatile field, as a
+ *     consumer that hands it on would) before releasing it, so the frag object escapes: with
+ *     {@code flux}, whose consumer only releases, the JIT may scalar-replace the frag and allocate
+ *     nothing;</li>
  * <li>{@code batches}: {@code Flux<DevmemFragBatch>}, one object per recvmsg, released per frag.</li>
  * </ul>
  * The Reactor shapes run the frags on the {@code devmem-io-1} loop thread while the benchmark
@@ -59,7 +63,7 @@ import java.util.concurrent.locks.LockSupport;
 public class ReceivePipelineBenchmark {
     static final int FRAGS_PER_OP = 1 << 16;
 
-    @Param({"engine", "flux", "batches"})
+    @Param({"engine", "flux", "fluxHeld", "batches"})
     public String shape;
 
     /** {@code emulated}: the emulated NIC's synthetic socket; {@code null}: a socket that costs nothing. */
@@ -99,8 +103,8 @@ public class ReceivePipelineBenchmark {
         connection = receiver.open(() -> backend.synthetic(0, SyntheticStream.endless()))
                 .block(Duration.ofSeconds(30));
         sink = new Sink();
-        if (shape.equals("flux")) {
-            connection.receive().subscribe(sink.frags());
+        if (shape.startsWith("flux")) {
+            connection.receive().subscribe(sink.frags(shape.equals("fluxHeld")));
         } else {
             connection.receiveBatches().subscribe(sink.batches());
         }
@@ -116,8 +120,8 @@ public class ReceivePipelineBenchmark {
                 .dmabuf(DmabufSource.emulated(64L << 20)).batchSize(batchSize);
         connection = receiver.open(NullBackend.NullSocket::new).block(Duration.ofSeconds(30));
         sink = new Sink();
-        if (shape.equals("flux")) {
-            connection.receive().subscribe(sink.frags());
+        if (shape.startsWith("flux")) {
+            connection.receive().subscribe(sink.frags(shape.equals("fluxHeld")));
         } else {
             connection.receiveBatches().subscribe(sink.batches());
         }
@@ -176,10 +180,12 @@ public class ReceivePipelineBenchmark {
     /** Counts and releases on the loop thread; the benchmark thread parks until its frags came. */
     static final class Sink {
         private static final VarHandle COUNT;
+        private static final VarHandle LAST;
 
         static {
             try {
                 COUNT = MethodHandles.lookup().findVarHandle(Sink.class, "count", long.class);
+                LAST = MethodHandles.lookup().findVarHandle(Sink.class, "last", DevmemFrag.class);
             } catch (ReflectiveOperationException e) {
                 throw new ExceptionInInitializerError(e);
             }
@@ -208,7 +214,11 @@ public class ReceivePipelineBenchmark {
             }
         }
 
-        CoreSubscriber<DevmemFrag> frags() {
+        /** The last frag a {@code fluxHeld} consumer saw (an opaque store: no fence, but it escapes). */
+        @SuppressWarnings("unused")
+        private DevmemFrag last;
+
+        CoreSubscriber<DevmemFrag> frags(boolean hold) {
             return new CoreSubscriber<>() {
                 @Override
                 public void onSubscribe(Subscription s) {
@@ -217,6 +227,9 @@ public class ReceivePipelineBenchmark {
 
                 @Override
                 public void onNext(DevmemFrag f) {
+                    if (hold) {
+                        LAST.setOpaque(Sink.this, f);
+                    }
                     f.release();
                     add(1);
                 }
