@@ -39,7 +39,7 @@ class SharedPoolConcurrencyTest {
     @Test
     void twoSocketsOnTwoThreadsReleasingConcurrentlyNeverShareABufferAndTheLedgerEndsExact() throws Exception {
         int buffers = 48; // small: both sockets starve and wait for each other's releases
-        long total = 24L << 20;
+        long total = 64L << 20;
         EmulatedNicConfig cfg = EmulatedNicConfig.defaults().withRxQueues(1);
         try (EmulatedNic nic = EmulatedNic.create(cfg);
              EmulatedRxBinding b = nic.bindRx(List.of(0), DmabufSource.emulated(buffers * (long) FRAG));
