@@ -66,15 +66,7 @@ final class FragBatch implements DevmemFragBatch, Releasable {
         this.size = n;
         this.bytes = batch.bytes();
         this.released = new long[(n + 63) >>> 6];
-        for (int i = 0; i < n; i++) {
-            a.kind[i] = (byte) batch.kindOrdinal(i);
-            a.dmabufId[i] = batch.dmabufId(i);
-            a.offset[i] = batch.offset(i);
-            a.length[i] = batch.length(i);
-            a.position[i] = batch.streamPosition(i);
-            a.key[i] = batch.releaseKey(i);
-            a.memory[i] = batch.memory(i);
-        }
+        batch.copyTo(n, a.kind, a.dmabufId, a.offset, a.length, a.position, a.key, a.memory);
         Arrays.fill(a.handed, 0, (n + 63) >>> 6, 0L);
         this.arrays = a;
     }

@@ -110,6 +110,29 @@ public final class ReceiveBatch {
         return memory[i];
     }
 
+    /**
+     * Copies fragments {@code [0, n)} into the given arrays, one {@code System.arraycopy} each: for a
+     * consumer that keeps the fragments of a receive past the next one (the reactor's
+     * {@code DevmemFragBatch}) without a per-fragment loop. {@code kindOrdinals} gets
+     * {@link #kindOrdinal(int)}.
+     *
+     * @throws IndexOutOfBoundsException when {@code n} is negative or above {@link #size()}, or an
+     *                                   array is shorter than {@code n}
+     */
+    public void copyTo(int n, byte[] kindOrdinals, int[] dmabufIds, long[] offsets, int[] lengths,
+                       long[] streamPositions, int[] releaseKeys, MemorySegment[] memories) {
+        if (n < 0 || n > size) {
+            throw new IndexOutOfBoundsException("copy of " + n + " fragments of " + size);
+        }
+        System.arraycopy(kind, 0, kindOrdinals, 0, n);
+        System.arraycopy(dmabufId, 0, dmabufIds, 0, n);
+        System.arraycopy(offset, 0, offsets, 0, n);
+        System.arraycopy(length, 0, lengths, 0, n);
+        System.arraycopy(streamPosition, 0, streamPositions, 0, n);
+        System.arraycopy(releaseKey, 0, releaseKeys, 0, n);
+        System.arraycopy(memory, 0, memories, 0, n);
+    }
+
     /** Backend side: empties the batch before a receive. */
     public void clear() {
         for (int i = 0; i < size; i++) {
