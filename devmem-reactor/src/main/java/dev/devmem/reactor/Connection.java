@@ -7,7 +7,6 @@ import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.Pollable;
 import dev.devmem.api.spi.ReceiveBatch;
 import dev.devmem.api.spi.SocketStats;
-import dev.devmem.ffm.rx.PollSource;
 import org.jctools.queues.atomic.MpscAtomicArrayQueue;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscription;
@@ -478,7 +477,7 @@ final class Connection extends Channel implements DevmemConnection, Subscription
             }
             if (n == 0) {
                 wantRead = true;
-                if (starvedOfBuffers()) {
+                if (socket.awaitsReleases()) {
                     // Host slabs or NIC buffers are all pinned: only releases bring progress. Return the
                     // ones already handed back now, and have the next release wake the loop.
                     stall(STALLED_BUFFERS);
@@ -590,14 +589,6 @@ final class Connection extends Channel implements DevmemConnection, Subscription
             STALL_RELEASES.setVolatile(this, 0);
             TOKEN_STALLED.setVolatile(this, 1);
         }
-    }
-
-    /**
-     * The socket cannot receive before frags come back: its {@link PollSource} has nothing to poll
-     * (host slabs full, or the emulated NIC's buffer pool empty), only a wake-up can help.
-     */
-    private boolean starvedOfBuffers() {
-        return socket instanceof PollSource p && p.pollFd() < 0;
     }
 
     private void stall(int reason) {

@@ -576,6 +576,19 @@ final class FakeBackend implements DevmemBackend {
             return calls;
         }
 
+        /** Every buffer this socket could fill is taken (queued releases hold theirs until DONTNEED). */
+        @Override
+        public boolean awaitsReleases() {
+            synchronized (backend.lock) {
+                if (closed) {
+                    return false;
+                }
+                boolean dmabuf = binding != null && binding.isOpen();
+                return dmabuf ? binding.usedBuffers.nextClearBit(0) >= binding.buffers
+                        : hostUsed.nextClearBit(0) >= hostSlices;
+            }
+        }
+
         @Override
         public int outstanding() {
             synchronized (backend.lock) {

@@ -173,4 +173,37 @@ class LifecycleTest {
         assertThat(meters.counter("devmem.dontneed.calls").count()).isEqualTo(h.backend.sockets.get(0).dontneedCalls());
         assertThat(meters.summary("devmem.receive.batch").totalAmount()).isEqualTo(8);
     }
+
+    /**
+     * A token budget of the whole pool: frags released by the consumer are queued for DONTNEED but
+     * still hold their NIC buffers, so the next receive finds none free. The loop must see that only
+     * returning the queued releases helps and flush them at once (a stall by "buffers"), not wait
+     * for the idle flush, which is an hour away here: without that the stream stops.
+     */
+    @Test
+    void starvedOfBuffersTheLoopFlushesQueuedReleasesAtOnce() {
+        FakeHarness h = new FakeHarness();
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        int pool = 8;
+        Flux<DevmemFrag> f = h.receiver((long) pool * 4096).tokenBudget(pool).meterRegistry(meters)
+                .releaseFlushDelay(Duration.ofHours(1)).receiveOne(h.address);
+        AtomicReference<FakeBackend.FakeSocket> s = new AtomicReference<>();
+        StepVerifier.create(f.doOnNext(frag -> {
+                    FakeHarness.assertPattern(frag);
+                    frag.release();
+                }).take(5L * pool, true))
+                .then(() -> {
+                    s.set(h.peer());
+                    s.get().send(5L * pool * 4096);
+                })
+                .expectNextCount(5L * pool)
+                .expectComplete()
+                .verify(Await.TIMEOUT);
+        h.awaitAllClosed();
+        assertThat(meters.counter("devmem.stalls", "reason", "buffers").count()).isGreaterThanOrEqualTo(4);
+        assertThat(meters.counter("devmem.received.frags", "kind", "dmabuf").count()).isEqualTo(5 * pool);
+        synchronized (h.backend.lock) {
+            assertThat(s.get().tokensReturned).as("every token back through DONTNEED").isEqualTo(5L * pool);
+        }
+    }
 }

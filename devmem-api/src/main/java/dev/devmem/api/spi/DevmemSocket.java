@@ -41,6 +41,17 @@ public interface DevmemSocket extends Pollable, AutoCloseable {
     /** Returns every queued release to the kernel now. Returns the number of DONTNEED calls made. */
     int flushReleases() throws DevmemException;
 
+    /**
+     * Whether the socket cannot receive again until fragments come back: every host slab or NIC
+     * buffer it could fill is held by fragments not yet released. After a {@link #receive} that
+     * returned {@code 0}, an I/O loop that sees {@code true} stops waiting for data and waits for the
+     * next release instead (data arriving meanwhile cannot be taken). Default {@code false}, for
+     * sockets whose buffers never run out.
+     */
+    default boolean awaitsReleases() {
+        return false;
+    }
+
     /** Fragments received and not yet released (DMABUF tokens plus host slices). */
     int outstanding();
 

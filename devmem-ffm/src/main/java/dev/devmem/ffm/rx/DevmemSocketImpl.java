@@ -390,6 +390,12 @@ public final class DevmemSocketImpl implements DevmemSocket, PollSource {
     }
 
     /** {@code -1} when no host slab has room (only a release brings progress), else the endpoint's fd. */
+    /** True while {@link #pollFd()} has nothing to poll: no host slab has room, or the NIC's buffers are all held. */
+    @Override
+    public boolean awaitsReleases() {
+        return pollFd() < 0;
+    }
+
     @Override
     public int pollFd() {
         if (closed.get() || !pool.hasSpace()) {

@@ -128,11 +128,11 @@ class LoopbackGibStreamTest {
                         break;
                     }
                     if (n == 0) {
-                        if (impl.pollFd() == -1) {
+                        if (socket.awaitsReleases()) {
                             // Only a release can help: what the I/O thread does when releases arrive.
                             stalls++;
                             held.releaseOldest(socket, held.size - 1);
-                            if (impl.pollFd() == -1) {
+                            if (socket.awaitsReleases()) {
                                 held.releaseOldest(socket, held.size);
                             }
                             continue;

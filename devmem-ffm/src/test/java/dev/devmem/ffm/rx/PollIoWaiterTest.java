@@ -82,9 +82,11 @@ class PollIoWaiterTest {
             pair.peerSend(new byte[100]);
             // Readable in the kernel, but the socket cannot take it: poll must not spin on it.
             assertThat(socket.pollFd()).isEqualTo(-1);
+            assertThat(socket.awaitsReleases()).as("the SPI says only a release helps").isTrue();
             Pollable[] ps = {socket};
             assertThat(waiter.awaitReady(ps, 1, 0)).isZero();
             socket.release(dev.devmem.api.FragKind.HOST, key);
+            assertThat(socket.awaitsReleases()).isFalse();
             waiter.wakeup();
             assertThat(waiter.awaitReady(ps, 1, -1)).isGreaterThanOrEqualTo(1);
             assertThat(waiter.awaitReady(ps, 1, -1)).as("the socket itself is readable now").isEqualTo(1);
