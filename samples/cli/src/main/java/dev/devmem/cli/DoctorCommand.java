@@ -20,6 +20,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
@@ -40,6 +41,16 @@ public final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--iface", paramLabel = "NAME", description = "Only report this interface.")
     String iface;
 
+    /** What a script can ask doctor to insist on. */
+    enum Direction {
+        rx, tx
+    }
+
+    @Option(names = "--require", paramLabel = "rx|tx", split = ",",
+            description = "Exit 3 (after the report) unless a reported interface has a 'yes' verdict for each of these "
+                    + "(with --iface: that interface). For scripts: devmem doctor --iface eth1 --require rx,tx")
+    List<Direction> require = List.of();
+
     @Option(names = "--state-dir", paramLabel = "DIR", hidden = true,
             description = "Where NIC setups are recorded (default /run/devmem).")
     Path stateDir = DevmemNicSetup.DEFAULT_STATE_DIR;
@@ -57,7 +68,39 @@ public final class DoctorCommand implements Callable<Integer> {
             printText(report, out);
         }
         out.flush();
+        List<String> unmet = unmet(report, require);
+        if (!unmet.isEmpty()) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("devmem doctor: " + String.join("; ", unmet));
+            err.flush();
+            return ExitCodes.UNSUPPORTED;
+        }
         return ExitCodes.OK;
+    }
+
+    /**
+     * One line per required direction that no reported interface can do, naming each interface's
+     * reason; empty when every requirement is met.
+     */
+    static List<String> unmet(DoctorReport report, List<Direction> required) {
+        List<String> unmet = new ArrayList<>();
+        for (Direction d : required.stream().distinct().toList()) {
+            List<String> reasons = new ArrayList<>();
+            boolean met = false;
+            for (Iface i : report.interfaces()) {
+                Verdict v = d == Direction.rx ? i.rx() : i.tx();
+                if ("yes".equals(v.verdict())) {
+                    met = true;
+                    break;
+                }
+                reasons.add(i.name() + ": " + v.reason());
+            }
+            if (!met) {
+                unmet.add("devmem " + d.name().toUpperCase(Locale.ROOT) + " is not possible here ("
+                        + (reasons.isEmpty() ? "no interface reported" : String.join(", ", reasons)) + ")");
+            }
+        }
+        return unmet;
     }
 
     static void printText(DoctorReport r, PrintWriter out) {

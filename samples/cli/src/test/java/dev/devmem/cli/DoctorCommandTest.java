@@ -186,6 +186,24 @@ class DoctorCommandTest {
     }
 
     @Test
+    void requireExitsThreeNamingEachInterfacesReasonAfterTheReport() throws Exception {
+        Run r = doctor("doctor", "--iface", "va", "--require", "rx,tx", "--state-dir", stateDir.toString());
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.UNSUPPORTED);
+        assertThat(r.out()).as("the report is still printed").contains("  RX no: driver veth has no netdev queue-management API");
+        assertThat(r.err().strip().lines().toList()).singleElement().asString()
+                .startsWith("devmem doctor: devmem RX is not possible here (va: driver veth has no netdev queue-management API")
+                .contains("; devmem TX is not possible here (va: ");
+
+        Run json = doctor("doctor", "--json", "--require", "tx", "--state-dir", stateDir.toString());
+        assertThat(json.exitCode()).isEqualTo(ExitCodes.UNSUPPORTED);
+        assertThat(JSON.readTree(json.out()).get("interfaces")).hasSizeGreaterThanOrEqualTo(2);
+        assertThat(json.err()).contains("devmem TX is not possible here (").contains("va: ").contains("vb: ");
+
+        Run bad = doctor("doctor", "--require", "gpu");
+        assertThat(bad.exitCode()).isEqualTo(ExitCodes.USAGE);
+    }
+
+    @Test
     void underIpNetnsExecTheProcessDescribesThatNamespace() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         HostTools.Result r = HostTools.runIn(ns, java, "--enable-native-access=ALL-UNNAMED", "-cp",

@@ -105,4 +105,29 @@ class DoctorVerdictTest {
         assertThat(DoctorProbe.rxVerdict(none, null, "eth1", "driver x", true, Optional.empty(),
                 new HeaderSplit(false, null, null, null, null)).fix()).contains("6.12", "CONFIG_NET_DEVMEM");
     }
+
+    @Test
+    void requireIsMetByAnyInterfaceWithAYesAndOtherwiseNamesEveryReason() {
+        Verdict yes = rx(refused(Errno.EINVAL, null, null), Optional.of(rings(TcpDataSplit.ENABLED, 0)));
+        Verdict no = Verdict.no("driver veth has no netdev queue-management API", "a NIC", "EOPNOTSUPP");
+        DoctorReport.Iface eth1 = iface("eth1", yes, no);
+        DoctorReport.Iface veth = iface("veth0", no, no);
+        DoctorReport both = report(List.of(veth, eth1));
+        assertThat(DoctorCommand.unmet(both, List.of(DoctorCommand.Direction.rx))).isEmpty();
+        assertThat(DoctorCommand.unmet(both, List.of())).isEmpty();
+        assertThat(DoctorCommand.unmet(both, List.of(DoctorCommand.Direction.rx, DoctorCommand.Direction.tx,
+                DoctorCommand.Direction.tx))).containsExactly("devmem TX is not possible here (veth0: "
+                + no.reason() + ", eth1: " + no.reason() + ")");
+        assertThat(DoctorCommand.unmet(report(List.of()), List.of(DoctorCommand.Direction.rx)))
+                .containsExactly("devmem RX is not possible here (no interface reported)");
+    }
+
+    private static DoctorReport.Iface iface(String name, Verdict rx, Verdict tx) {
+        return new DoctorReport.Iface(name, 2, null, new DoctorReport.Queues(1, 1), null, null, null, List.of(),
+                List.of(), rx, tx, List.of());
+    }
+
+    private static DoctorReport report(List<DoctorReport.Iface> ifaces) {
+        return new DoctorReport(DoctorReport.SCHEMA, "6.18", null, true, FAMILY, null, null, null, 0, List.of(), ifaces);
+    }
 }
