@@ -2,6 +2,7 @@ package dev.devmem.ffm.rx;
 
 import dev.devmem.api.DevmemProtocolException;
 import dev.devmem.ffm.testing.CmsgBuilder;
+import dev.devmem.ffm.testing.Soak;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -20,8 +21,8 @@ import static org.assertj.core.api.Assertions.fail;
  * {@link DevmemProtocolException}. The seed of a failing case is in the message.
  */
 class CmsgWalkerFuzzTest {
-    private static final long BASE_SEED = 0xC4_5617L;
-    private static final int CASES = 20_000;
+    private static final long BASE_SEED = Soak.seed(0xC4_5617L);
+    private static final int CASES = Soak.cases(20_000);
 
     @Test
     void corruptedControlBuffersAreRejectedOrWalkedInsideTheirBounds() {

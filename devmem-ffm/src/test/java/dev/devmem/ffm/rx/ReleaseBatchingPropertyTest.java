@@ -5,6 +5,7 @@ import dev.devmem.api.spi.ReceiveBatch;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.testing.LoopbackPair;
 import dev.devmem.ffm.testing.RecordingEndpoint;
+import dev.devmem.ffm.testing.Soak;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -23,8 +24,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * kernel through the recording endpoint.
  */
 class ReleaseBatchingPropertyTest {
-    private static final long BASE_SEED = 0x5EED_DE_4D_E3L;
-    private static final int CASES = 150;
+    private static final long BASE_SEED = Soak.seed(0x5EED_DE_4D_E3L);
+    private static final int CASES = Soak.cases(150);
 
     @Test
     void everyReleasedTokenGoesBackExactlyOnceWithinTheKernelsLimits() throws Exception {
