@@ -32,9 +32,7 @@ public final class DevmemLoops implements Disposable {
     /** Starts {@code threads} loops for {@code backend}'s sockets. */
     public static DevmemLoops create(DevmemBackend backend, int threads) throws DevmemException {
         Objects.requireNonNull(backend, "backend");
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads must be >= 1, was " + threads);
-        }
+        Args.atLeastOne("threads", threads);
         IoLoop[] loops = new IoLoop[threads];
         try {
             for (int i = 0; i < threads; i++) {

@@ -111,10 +111,7 @@ public final class DevmemReceiver {
 
     /** The netdev to bind rx queues of; with {@link #dmabuf} and {@link #rxQueues}, subscribing binds. */
     public DevmemReceiver interfaceName(String interfaceName) {
-        Objects.requireNonNull(interfaceName, "interfaceName");
-        if (interfaceName.isBlank()) {
-            throw new IllegalArgumentException("interfaceName is blank");
-        }
+        Args.notBlank("interfaceName", interfaceName);
         return with(b -> b.interfaceName = interfaceName);
     }
 
@@ -155,9 +152,7 @@ public final class DevmemReceiver {
 
     /** The frag size the default token budget is derived with (dmabuf size / frag size). */
     public DevmemReceiver fragSize(int bytes) {
-        if (bytes < 1) {
-            throw new IllegalArgumentException("fragSize must be >= 1, was " + bytes);
-        }
+        Args.atLeastOne("fragSize", bytes);
         return with(b -> b.fragSize = bytes);
     }
 
@@ -167,9 +162,7 @@ public final class DevmemReceiver {
      * pool less a quarter (and at least one DONTNEED batch) of headroom; 1024 without a binding.
      */
     public DevmemReceiver tokenBudget(int frags) {
-        if (frags < 1) {
-            throw new IllegalArgumentException("tokenBudget must be >= 1, was " + frags);
-        }
+        Args.atLeastOne("tokenBudget", frags);
         return with(b -> b.tokenBudget = frags);
     }
 
@@ -183,18 +176,13 @@ public final class DevmemReceiver {
 
     /** I/O loop threads per subscription, when no {@link #loops shared loops} are set. */
     public DevmemReceiver ioThreads(int threads) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("ioThreads must be >= 1, was " + threads);
-        }
+        Args.atLeastOne("ioThreads", threads);
         return with(b -> b.ioThreads = threads);
     }
 
     /** Runs connections on these loops (shared, owned by the caller) instead of per-subscription ones. */
     public DevmemReceiver loops(DevmemLoops loops) {
-        Objects.requireNonNull(loops, "loops");
-        if (loops.backend() != backend) {
-            throw new IllegalArgumentException("loops of another backend");
-        }
+        Args.sameBackend(loops, backend);
         return with(b -> b.loops = loops);
     }
 
@@ -205,10 +193,7 @@ public final class DevmemReceiver {
      * released something (many more DONTNEED calls).
      */
     public DevmemReceiver releaseFlushDelay(Duration delay) {
-        Objects.requireNonNull(delay, "delay");
-        if (delay.isNegative()) {
-            throw new IllegalArgumentException("releaseFlushDelay is negative");
-        }
+        Args.notNegative("releaseFlushDelay", Objects.requireNonNull(delay, "delay"));
         return with(b -> b.releaseFlushDelay = delay);
     }
 
@@ -218,10 +203,7 @@ public final class DevmemReceiver {
      * reclaims what is left, counted as reclaimed).
      */
     public DevmemReceiver closeGracePeriod(Duration grace) {
-        Objects.requireNonNull(grace, "grace");
-        if (grace.isNegative()) {
-            throw new IllegalArgumentException("closeGracePeriod is negative");
-        }
+        Args.notNegative("closeGracePeriod", Objects.requireNonNull(grace, "grace"));
         return with(b -> b.closeGracePeriod = grace);
     }
 
@@ -247,9 +229,7 @@ public final class DevmemReceiver {
     }
 
     public DevmemReceiver backlog(int backlog) {
-        if (backlog < 1) {
-            throw new IllegalArgumentException("backlog must be >= 1, was " + backlog);
-        }
+        Args.atLeastOne("backlog", backlog);
         return with(b -> b.backlog = backlog);
     }
 

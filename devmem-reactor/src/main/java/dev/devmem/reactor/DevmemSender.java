@@ -105,10 +105,7 @@ public final class DevmemSender {
 
     /** The netdev the flows leave through: the TX binding's device, and the socket's (SO_BINDTODEVICE). */
     public DevmemSender interfaceName(String interfaceName) {
-        Objects.requireNonNull(interfaceName, "interfaceName");
-        if (interfaceName.isBlank()) {
-            throw new IllegalArgumentException("interfaceName is blank");
-        }
+        Args.notBlank("interfaceName", interfaceName);
         return with(b -> b.interfaceName = interfaceName);
     }
 
@@ -140,26 +137,19 @@ public final class DevmemSender {
 
     /** The most bytes sent and not yet completed (default {@value Defaults#MAX_IN_FLIGHT_BYTES}). */
     public DevmemSender maxInFlightBytes(long bytes) {
-        if (bytes < 1) {
-            throw new IllegalArgumentException("maxInFlightBytes must be >= 1, was " + bytes);
-        }
+        Args.atLeastOne("maxInFlightBytes", bytes);
         return with(b -> b.maxInFlightBytes = bytes);
     }
 
     /** I/O loop threads per subscription, when no {@link #loops shared loops} are set. */
     public DevmemSender ioThreads(int threads) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("ioThreads must be >= 1, was " + threads);
-        }
+        Args.atLeastOne("ioThreads", threads);
         return with(b -> b.ioThreads = threads);
     }
 
     /** Runs on these loops (shared with receivers, owned by the caller) instead of per-subscription ones. */
     public DevmemSender loops(DevmemLoops loops) {
-        Objects.requireNonNull(loops, "loops");
-        if (loops.backend() != backend) {
-            throw new IllegalArgumentException("loops of another backend");
-        }
+        Args.sameBackend(loops, backend);
         return with(b -> b.loops = loops);
     }
 
@@ -177,10 +167,7 @@ public final class DevmemSender {
 
     /** After cancel or error, how long sends in flight may take to complete before the socket closes anyway. */
     public DevmemSender closeGracePeriod(Duration grace) {
-        Objects.requireNonNull(grace, "grace");
-        if (grace.isNegative()) {
-            throw new IllegalArgumentException("closeGracePeriod is negative");
-        }
+        Args.notNegative("closeGracePeriod", Objects.requireNonNull(grace, "grace"));
         return with(b -> b.closeGracePeriod = grace);
     }
 
