@@ -4,7 +4,6 @@ import dev.devmem.api.DevmemFrag;
 import dev.devmem.api.DmabufSource;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;
-import dev.devmem.ffm.sys.NetnsAffinity;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
@@ -16,7 +15,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -386,40 +384,11 @@ public final class DevmemReceiver {
                 new java.util.concurrent.CancellationException("the devmem receiver subscription ended")));
     }
 
-    /**
-     * The scope, opened on a setup thread. If the subscriber cancels while it is being opened, it is
-     * released as soon as it is open: it is never lost.
-     */
+    /** The scope, opened on a setup thread; never lost on cancel. */
     private Mono<Scope> acquire(InetSocketAddress local, InetSocketAddress remote,
                                 java.util.concurrent.Callable<? extends dev.devmem.api.spi.DevmemSocket> opener) {
-        return Mono.<Scope>create(sink -> {
-            AtomicInteger state = new AtomicInteger(); // 0 opening, 1 cancelled, 2 handed over
-            sink.onCancel(() -> state.compareAndSet(0, 1));
-            // Sockets belong to the creating thread's network namespace: open in the subscriber's.
-            NetnsAffinity netns;
-            try {
-                netns = NetnsAffinity.ofCurrentThread();
-            } catch (Throwable t) {
-                sink.error(t);
-                return;
-            }
-            Scope.SETUP.execute(() -> {
-                Scope s;
-                try (netns) {
-                    netns.enter();
-                    s = Scope.open(this, local, remote, opener);
-                } catch (Throwable t) {
-                    sink.error(t);
-                    return;
-                }
-                if (state.compareAndSet(0, 2)) {
-                    sink.success(s);
-                } else {
-                    s.releaseRoot(true, new java.util.concurrent.CancellationException("cancelled while opening"));
-                }
-            });
-        }).doOnDiscard(Scope.class, s -> s.releaseRoot(true,
-                new java.util.concurrent.CancellationException("cancelled while opening")));
+        return Scope.openOnSetupThread(Scope.class, () -> Scope.open(this, local, remote, opener),
+                s -> s.releaseRoot(true, new java.util.concurrent.CancellationException("cancelled while opening")));
     }
 
     private DevmemReceiver with(java.util.function.Consumer<Builder> change) {

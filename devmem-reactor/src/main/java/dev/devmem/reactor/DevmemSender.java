@@ -3,7 +3,6 @@ package dev.devmem.reactor;
 import dev.devmem.api.DmabufSource;
 import dev.devmem.api.TxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;
-import dev.devmem.ffm.sys.NetnsAffinity;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
@@ -13,7 +12,6 @@ import reactor.core.scheduler.Scheduler;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -241,34 +239,9 @@ public final class DevmemSender {
                 TxSession::close);
     }
 
-    /** The session, opened on a setup thread in the subscriber's network namespace; never lost on cancel. */
+    /** The session, opened on a setup thread; never lost on cancel. */
     private Mono<TxSession> acquire(InetSocketAddress remote) {
-        return Mono.<TxSession>create(sink -> {
-            AtomicInteger state = new AtomicInteger(); // 0 opening, 1 cancelled, 2 handed over
-            sink.onCancel(() -> state.compareAndSet(0, 1));
-            NetnsAffinity netns;
-            try {
-                netns = NetnsAffinity.ofCurrentThread();
-            } catch (Throwable t) {
-                sink.error(t);
-                return;
-            }
-            Scope.SETUP.execute(() -> {
-                TxSession s;
-                try (netns) {
-                    netns.enter();
-                    s = TxSession.open(this, remote);
-                } catch (Throwable t) {
-                    sink.error(t);
-                    return;
-                }
-                if (state.compareAndSet(0, 2)) {
-                    sink.success(s);
-                } else {
-                    s.close();
-                }
-            });
-        }).doOnDiscard(TxSession.class, TxSession::close);
+        return Scope.openOnSetupThread(TxSession.class, () -> TxSession.open(this, remote), TxSession::close);
     }
 
     private DevmemSender with(java.util.function.Consumer<Builder> change) {

@@ -6,6 +6,7 @@ import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.RxBinding;
+import dev.devmem.ffm.sys.NetnsAffinity;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
@@ -16,11 +17,13 @@ import reactor.util.Loggers;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * What one receiver subscription holds, acquired in order and released in reverse: the I/O loops
@@ -42,6 +45,40 @@ final class Scope {
 
     private static final class SetupThreads {
         static final AtomicInteger NEXT = new AtomicInteger();
+    }
+
+    /**
+     * What {@code open} returns, opened on a setup thread in the subscriber's network namespace
+     * (sockets belong to the namespace of the thread that creates them). If the subscriber cancels
+     * while it is being opened, {@code release} gets it as soon as it is open: it is never lost.
+     */
+    static <T> Mono<T> openOnSetupThread(Class<T> type, Callable<? extends T> open, Consumer<? super T> release) {
+        return Mono.<T>create(sink -> {
+            AtomicInteger state = new AtomicInteger(); // 0 opening, 1 cancelled, 2 handed over
+            sink.onCancel(() -> state.compareAndSet(0, 1));
+            NetnsAffinity netns;
+            try {
+                netns = NetnsAffinity.ofCurrentThread();
+            } catch (Throwable t) {
+                sink.error(t);
+                return;
+            }
+            SETUP.execute(() -> {
+                T opened;
+                try (netns) {
+                    netns.enter();
+                    opened = open.call();
+                } catch (Throwable t) {
+                    sink.error(t);
+                    return;
+                }
+                if (state.compareAndSet(0, 2)) {
+                    sink.success(opened);
+                } else {
+                    release.accept(opened);
+                }
+            });
+        }).doOnDiscard(type, release);
     }
 
     /** Budget when nothing is bound (host frags only): frags, i.e. host slab slices, held at once. */
