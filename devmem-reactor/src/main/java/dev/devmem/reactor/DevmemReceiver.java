@@ -226,6 +226,10 @@ public final class DevmemReceiver {
         return with(b -> b.nicSetup = setup);
     }
 
+    /**
+     * The listen backlog: connections the kernel accepted that wait for an accept, which the receiver
+     * makes only on demand (default {@value Defaults#BACKLOG}).
+     */
     public DevmemReceiver backlog(int backlog) {
         Args.atLeastOne("backlog", backlog);
         return with(b -> b.backlog = backlog);
