@@ -14,30 +14,12 @@ import java.util.Optional;
  * <p>Garbage collection never unbinds: a binding nobody closed stays bound until the process
  * exits, so memory the NIC is using is never pulled away by the collector.
  */
-public final class NetdevRxBinding implements RxBinding {
-    private final BindingSocket socket;
+public final class NetdevRxBinding extends NetdevBinding implements RxBinding {
     private final BindRxParams params;
-    private final String interfaceName;
 
     NetdevRxBinding(BindingSocket socket, BindRxParams params, String interfaceName) {
-        this.socket = socket;
+        super(socket, interfaceName, params.ifindex(), params.dmabufSize());
         this.params = params;
-        this.interfaceName = interfaceName;
-    }
-
-    @Override
-    public int id() {
-        return socket.id();
-    }
-
-    @Override
-    public String interfaceName() {
-        return interfaceName;
-    }
-
-    @Override
-    public int ifindex() {
-        return params.ifindex();
     }
 
     @Override
@@ -46,27 +28,12 @@ public final class NetdevRxBinding implements RxBinding {
     }
 
     @Override
-    public long dmabufSize() {
-        return params.dmabufSize();
-    }
-
-    @Override
     public Optional<MemorySegment> hostView() {
         return params.hostView().map(MemorySegment::asReadOnly);
     }
 
     @Override
-    public boolean isOpen() {
-        return socket.isOpen();
-    }
-
-    @Override
-    public void close() {
-        socket.close();
-    }
-
-    @Override
     public String toString() {
-        return "NetdevRxBinding[id " + id() + ", " + interfaceName + " rx " + rxQueues() + (isOpen() ? "]" : ", closed]");
+        return "NetdevRxBinding[id " + id() + ", " + interfaceName() + " rx " + rxQueues() + (isOpen() ? "]" : ", closed]");
     }
 }

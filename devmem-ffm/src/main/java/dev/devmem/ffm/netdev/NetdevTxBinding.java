@@ -10,35 +10,12 @@ import java.util.Optional;
  * binding lives on; closing it removes the id, after which sends that name it fail. Garbage
  * collection never unbinds: close it.
  */
-public final class NetdevTxBinding implements TxBinding {
-    private final BindingSocket socket;
+public final class NetdevTxBinding extends NetdevBinding implements TxBinding {
     private final BindTxParams params;
-    private final String interfaceName;
 
     NetdevTxBinding(BindingSocket socket, BindTxParams params, String interfaceName) {
-        this.socket = socket;
+        super(socket, interfaceName, params.ifindex(), params.dmabufSize());
         this.params = params;
-        this.interfaceName = interfaceName;
-    }
-
-    @Override
-    public int id() {
-        return socket.id();
-    }
-
-    @Override
-    public String interfaceName() {
-        return interfaceName;
-    }
-
-    @Override
-    public int ifindex() {
-        return params.ifindex();
-    }
-
-    @Override
-    public long dmabufSize() {
-        return params.dmabufSize();
     }
 
     @Override
@@ -47,17 +24,7 @@ public final class NetdevTxBinding implements TxBinding {
     }
 
     @Override
-    public boolean isOpen() {
-        return socket.isOpen();
-    }
-
-    @Override
-    public void close() {
-        socket.close();
-    }
-
-    @Override
     public String toString() {
-        return "NetdevTxBinding[id " + id() + ", " + interfaceName + (isOpen() ? "]" : ", closed]");
+        return "NetdevTxBinding[id " + id() + ", " + interfaceName() + (isOpen() ? "]" : ", closed]");
     }
 }
