@@ -14,22 +14,19 @@ import dev.devmem.ffm.dmabuf.DmabufExporters;
 import dev.devmem.ffm.netdev.BindRxParams;
 import dev.devmem.ffm.netdev.BindTxParams;
 import dev.devmem.ffm.netdev.Netdev;
-import dev.devmem.ffm.netdev.NetdevRxBinding;
-import dev.devmem.ffm.netdev.NetdevTxBinding;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.sys.Syscalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.List;
 import java.util.Optional;
 
 /**
  * Binds for {@link LinuxBackend}: exports the dmabuf the spec asks for, binds it over netlink, and
- * returns one object that owns both, so closing it unbinds (closes the netlink socket) and then
- * frees the dmabuf, in that order. A failed bind frees the dmabuf before the exception leaves,
- * unless the spec asked for the TX copy fallback and the kernel cannot do devmem TX: then the dmabuf
- * stays, as host memory, in a binding with id 0 that carries the refusal.
+ * hands the dmabuf to the netdev binding, so closing the binding unbinds (closes the netlink socket)
+ * and then frees the dmabuf, in that order. A failed bind frees the dmabuf before the exception
+ * leaves, unless the spec asked for the TX copy fallback and the kernel cannot do devmem TX: then
+ * the dmabuf stays, as host memory, in a binding with id 0 that carries the refusal.
  */
 final class LinuxBindings {
     private LinuxBindings() {
@@ -39,9 +36,8 @@ final class LinuxBindings {
         int ifindex = ifindex(spec.interfaceName(), "netdev bind-rx");
         DmabufAllocation dmabuf = DmabufExporters.allocate(spec.dmabuf());
         try (Netdev netdev = Netdev.open()) {
-            NetdevRxBinding b = netdev.bindRx(new BindRxParams(ifindex, spec.rxQueues(), dmabuf.fd(), dmabuf.size(),
-                    false, dmabuf.hostView()));
-            return new Rx(b, dmabuf);
+            return netdev.bindRx(new BindRxParams(ifindex, spec.rxQueues(), dmabuf.fd(), dmabuf.size(),
+                    false, dmabuf.hostView()), dmabuf::close);
         } catch (DevmemException | RuntimeException | Error e) {
             dmabuf.close();
             throw e;
@@ -52,9 +48,8 @@ final class LinuxBindings {
         int ifindex = ifindex(spec.interfaceName(), "netdev bind-tx");
         DmabufAllocation dmabuf = DmabufExporters.allocate(spec.dmabuf());
         try (Netdev netdev = Netdev.open()) {
-            NetdevTxBinding b = netdev.bindTx(new BindTxParams(ifindex, dmabuf.fd(), dmabuf.size(), false,
-                    dmabuf.hostView()));
-            return new Tx(b, dmabuf);
+            return netdev.bindTx(new BindTxParams(ifindex, dmabuf.fd(), dmabuf.size(), false,
+                    dmabuf.hostView()), dmabuf::close);
         } catch (NetlinkException | DevmemUnsupportedException e) {
             if (spec.copyFallback() && cannotDevmemTx(e)) {
                 return hostFallback(spec.interfaceName(), ifindex, dmabuf, e);
@@ -185,95 +180,6 @@ final class LinuxBindings {
         @Override
         public String toString() {
             return "TxBinding[copy fallback over " + dmabuf + " on " + name + ": " + cause.getMessage() + "]";
-        }
-    }
-
-    /** An rx binding with the dmabuf it owns. */
-    private record Rx(NetdevRxBinding binding, DmabufAllocation dmabuf) implements RxBinding {
-        @Override
-        public int id() {
-            return binding.id();
-        }
-
-        @Override
-        public String interfaceName() {
-            return binding.interfaceName();
-        }
-
-        @Override
-        public int ifindex() {
-            return binding.ifindex();
-        }
-
-        @Override
-        public List<Integer> rxQueues() {
-            return binding.rxQueues();
-        }
-
-        @Override
-        public long dmabufSize() {
-            return binding.dmabufSize();
-        }
-
-        @Override
-        public Optional<MemorySegment> hostView() {
-            return binding.hostView();
-        }
-
-        @Override
-        public boolean isOpen() {
-            return binding.isOpen();
-        }
-
-        @Override
-        public void close() {
-            try {
-                binding.close();
-            } finally {
-                dmabuf.close();
-            }
-        }
-    }
-
-    /** A tx binding with the dmabuf it owns. */
-    private record Tx(NetdevTxBinding binding, DmabufAllocation dmabuf) implements TxBinding {
-        @Override
-        public int id() {
-            return binding.id();
-        }
-
-        @Override
-        public String interfaceName() {
-            return binding.interfaceName();
-        }
-
-        @Override
-        public int ifindex() {
-            return binding.ifindex();
-        }
-
-        @Override
-        public long dmabufSize() {
-            return binding.dmabufSize();
-        }
-
-        @Override
-        public Optional<MemorySegment> hostView() {
-            return binding.hostView();
-        }
-
-        @Override
-        public boolean isOpen() {
-            return binding.isOpen();
-        }
-
-        @Override
-        public void close() {
-            try {
-                binding.close();
-            } finally {
-                dmabuf.close();
-            }
         }
     }
 }

@@ -24,18 +24,23 @@ final class BindingSocket {
     private final int id;
     private final int dmabufFd;
     private final boolean ownsDmabufFd;
+    private final Runnable alsoRelease;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private BindingSocket(NetlinkSocket socket, int id, int dmabufFd, boolean ownsDmabufFd) {
+    BindingSocket(NetlinkSocket socket, int id, int dmabufFd, boolean ownsDmabufFd, Runnable alsoRelease) {
         this.socket = socket;
         this.id = id;
         this.dmabufFd = dmabufFd;
         this.ownsDmabufFd = ownsDmabufFd;
+        this.alsoRelease = alsoRelease;
     }
 
-    /** Opens a socket in the calling thread's namespace, sends {@code request}, and keeps the socket. */
-    static BindingSocket bind(GenlRequest request, ErrorExplainer explainer, int dmabufFd, boolean ownsDmabufFd)
-            throws DevmemException {
+    /**
+     * Opens a socket in the calling thread's namespace, sends {@code request}, and keeps the socket.
+     * {@code alsoRelease} becomes the binding's only when this returns.
+     */
+    static BindingSocket bind(GenlRequest request, ErrorExplainer explainer, int dmabufFd, boolean ownsDmabufFd,
+                              Runnable alsoRelease) throws DevmemException {
         NetlinkSocket socket = NetlinkSocket.open();
         try {
             List<GenlMessage> replies = socket.request(request, explainer);
@@ -43,7 +48,7 @@ final class BindingSocket {
                 throw new DevmemProtocolException(request.operation() + ": expected one reply, got " + replies.size());
             }
             return new BindingSocket(socket, replies.getFirst().attributes().requireU32(DMABUF_ID), dmabufFd,
-                    ownsDmabufFd);
+                    ownsDmabufFd, alsoRelease);
         } catch (DevmemException | RuntimeException | Error e) {
             socket.close();
             throw e;
@@ -58,12 +63,22 @@ final class BindingSocket {
         return !closed.get();
     }
 
-    /** Unbinds (closes the socket), then closes the dmabuf fd when owned. Idempotent. */
+    /**
+     * Unbinds (closes the socket), then closes the dmabuf fd when owned, then runs {@code alsoRelease}.
+     * Only the first call does anything, so a racing second close cannot release the dmabuf while the
+     * first is still unbinding.
+     */
     void close() {
         if (closed.compareAndSet(false, true)) {
-            socket.close();
-            if (ownsDmabufFd) {
-                Syscalls.closeQuietly(dmabufFd);
+            try {
+                socket.close();
+            } finally {
+                // The kernel holds its own dmabuf reference while bound, so releasing ours after a failed
+                // unbind frees nothing it still uses; skipping it would leak the dmabuf for good.
+                if (ownsDmabufFd) {
+                    Syscalls.closeQuietly(dmabufFd);
+                }
+                alsoRelease.run();
             }
         }
     }

@@ -34,6 +34,9 @@ import static dev.devmem.ffm.netdev.NetdevSpec.*;
  * queries) or the bind method (for bindings). Calls are serialized on the query socket.
  */
 public final class Netdev implements AutoCloseable {
+    private static final Runnable NOTHING = () -> {
+    };
+
     private final NetlinkSocket socket;
     private final GenlFamily family;
 
@@ -212,19 +215,35 @@ public final class Netdev implements AutoCloseable {
      * socket is closed before the exception leaves, and the dmabuf fd stays the caller's.
      */
     public NetdevRxBinding bindRx(BindRxParams params) throws DevmemException {
+        return bindRx(params, NOTHING);
+    }
+
+    /**
+     * {@link #bindRx(BindRxParams)}, and the binding also owns {@code alsoRelease}: closing it runs
+     * that once, after the socket closed (even when closing the socket failed). Like the dmabuf fd,
+     * it passes to the binding only when the bind succeeds.
+     */
+    public NetdevRxBinding bindRx(BindRxParams params, Runnable alsoRelease) throws DevmemException {
         Objects.requireNonNull(params, "params");
+        Objects.requireNonNull(alsoRelease, "alsoRelease");
         requireBind(CMD_BIND_RX, "bind-rx", "6.12", "devmem RX");
         BindingSocket s = BindingSocket.bind(bindRxRequest(params), NetdevExplanations.bindRx(params.ifindex()),
-                params.dmabufFd(), params.ownsDmabufFd());
+                params.dmabufFd(), params.ownsDmabufFd(), alsoRelease);
         return new NetdevRxBinding(s, params, interfaceName(params.ifindex()));
     }
 
     /** bind-tx (Linux 6.16+): binds a dmabuf for devmem TX; same ownership rules as {@link #bindRx}. */
     public NetdevTxBinding bindTx(BindTxParams params) throws DevmemException {
+        return bindTx(params, NOTHING);
+    }
+
+    /** {@link #bindTx(BindTxParams)} with a release the binding owns, as in {@link #bindRx(BindRxParams, Runnable)}. */
+    public NetdevTxBinding bindTx(BindTxParams params, Runnable alsoRelease) throws DevmemException {
         Objects.requireNonNull(params, "params");
+        Objects.requireNonNull(alsoRelease, "alsoRelease");
         requireBind(CMD_BIND_TX, "bind-tx", "6.16", "devmem TX");
         BindingSocket s = BindingSocket.bind(bindTxRequest(params), NetdevExplanations.bindTx(params.ifindex()),
-                params.dmabufFd(), params.ownsDmabufFd());
+                params.dmabufFd(), params.ownsDmabufFd(), alsoRelease);
         return new NetdevTxBinding(s, params, interfaceName(params.ifindex()));
     }
 
@@ -276,7 +295,7 @@ public final class Netdev implements AutoCloseable {
 
     /** Sends a bind-style request on a fresh socket, as the bind methods do (malformed requests in tests). */
     static BindingSocket bindRaw(GenlRequest request, ErrorExplainer explainer) throws DevmemException {
-        return BindingSocket.bind(request, explainer, -1, false);
+        return BindingSocket.bind(request, explainer, -1, false, NOTHING);
     }
 
     private void requireBind(int cmd, String op, String since, String feature) throws DevmemUnsupportedException {
