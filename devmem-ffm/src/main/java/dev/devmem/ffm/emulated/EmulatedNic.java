@@ -181,10 +181,7 @@ public final class EmulatedNic implements AutoCloseable {
             MemorySegment raw = Syscalls.mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
             memory = raw.reinterpret(size, arena, seg -> Syscalls.munmap(seg, size));
         } catch (SyscallException e) {
-            arena.close();
-            if (ownsFd) {
-                Syscalls.closeQuietly(fd);
-            }
+            releaseMemory(arena, fd, ownsFd);
             throw new NetlinkException("netdev bind-rx", Errno.EINVAL, "Failed to map dmabuf attachment", null,
                     null, null, "fd " + fd + " cannot be mapped: " + e.errno());
         }
@@ -197,10 +194,7 @@ public final class EmulatedNic implements AutoCloseable {
             for (EmulatedQueue q : qs) {
                 if (q.binding() != null) {
                     BindingIds.free(id);
-                    arena.close();
-                    if (ownsFd) {
-                        Syscalls.closeQuietly(fd);
-                    }
+                    releaseMemory(arena, fd, ownsFd);
                     throw new NetlinkException("netdev bind-rx", Errno.EEXIST, QUEUE_BUSY_MESSAGE, null, null, null,
                             "rx queue " + q.id + " is bound to dmabuf " + Integer.toUnsignedString(q.binding().id()));
                 }
@@ -273,10 +267,7 @@ public final class EmulatedNic implements AutoCloseable {
             MemorySegment raw = Syscalls.mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
             memory = raw.reinterpret(size, arena, seg -> Syscalls.munmap(seg, size));
         } catch (SyscallException e) {
-            arena.close();
-            if (ownsFd) {
-                Syscalls.closeQuietly(fd);
-            }
+            releaseMemory(arena, fd, ownsFd);
             if (refusal != null) {
                 DevmemUnsupportedException u = new DevmemUnsupportedException("devmem TX copy fallback", null,
                         refusal.getMessage() + "; the copy fallback needs a host-mappable dmabuf, and fd " + fd
@@ -302,6 +293,29 @@ public final class EmulatedNic implements AutoCloseable {
     /** The TX bindings not yet closed. */
     public synchronized List<EmulatedTxBinding> txBindings() {
         return List.copyOf(txBindings);
+    }
+
+    /**
+     * Frees a binding's dmabuf: closes the arena, which unmaps it and invalidates every view, then the
+     * memfd when the binding made it. The arena refuses to close while another thread is inside one
+     * access to a view; nothing holds a buffer any more, so that access is the last and short, and
+     * the close is retried rather than the memory leaked.
+     */
+    static void releaseMemory(Arena arena, int fd, boolean ownsFd) {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                arena.close();
+                break;
+            } catch (IllegalStateException busy) {
+                if (attempt > 10_000) {
+                    throw busy;
+                }
+                Thread.onSpinWait();
+            }
+        }
+        if (ownsFd) {
+            Syscalls.closeQuietly(fd);
+        }
     }
 
     private static int createMemfd(long size) throws SyscallException {

@@ -1,7 +1,6 @@
 package dev.devmem.ffm.emulated;
 
 import dev.devmem.api.spi.RxBinding;
-import dev.devmem.ffm.sys.Syscalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -284,21 +283,7 @@ public final class EmulatedRxBinding implements RxBinding {
             return;
         }
         memoryReleased = true;
-        for (int attempt = 0; ; attempt++) {
-            try {
-                arena.close(); // unmaps (the segment's cleanup) and invalidates every view
-                break;
-            } catch (IllegalStateException busy) {
-                // another thread is inside an access to a view right now; it cannot hold a reference
-                if (attempt > 10_000) {
-                    throw busy;
-                }
-                Thread.onSpinWait();
-            }
-        }
-        if (ownsFd) {
-            Syscalls.closeQuietly(fd);
-        }
+        EmulatedNic.releaseMemory(arena, fd, ownsFd);
         nic.memoryReleased(this);
     }
 

@@ -2,7 +2,6 @@ package dev.devmem.ffm.emulated;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.spi.TxBinding;
-import dev.devmem.ffm.sys.Syscalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -191,20 +190,7 @@ public final class EmulatedTxBinding implements TxBinding {
             }
             memoryReleased = true;
         }
-        for (int attempt = 0; ; attempt++) {
-            try {
-                arena.close(); // unmaps; views throw from now on
-                break;
-            } catch (IllegalStateException busy) {
-                if (attempt > 10_000) {
-                    throw busy;
-                }
-                Thread.onSpinWait();
-            }
-        }
-        if (ownsFd) {
-            Syscalls.closeQuietly(fd);
-        }
+        EmulatedNic.releaseMemory(arena, fd, ownsFd);
     }
 
     @Override
