@@ -64,7 +64,7 @@ class RaceTest {
                     new ArrayList<>(held).forEach(DevmemFrag::release);
                     return c.stats().closed();
                 }, () -> "round " + rnd + " " + c.stats() + " held " + held.size() + " released "
-                        + held.stream().filter(DevmemFrag::isReleased).count());
+                        + new ArrayList<>(held).stream().filter(DevmemFrag::isReleased).count());
                 ConnectionStats st = c.stats();
                 assertThat(st.fragsReclaimed()).as("round %d: %s", round, st).isZero();
                 assertThat(st.fragsReceived()).isEqualTo(st.fragsReturned());

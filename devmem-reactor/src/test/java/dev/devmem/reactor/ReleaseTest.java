@@ -199,7 +199,11 @@ class ReleaseTest {
         FakeBackend.FakeSocket s = h.peer();
         int frags = 640;
         s.send((long) frags * 4096);
-        Await.until("all frags", () -> batches.stream().mapToInt(DevmemFragBatch::size).sum() == frags);
+        Await.until("all frags", () -> {
+            synchronized (batches) { // a synchronized list's stream is not: the loop thread may be adding
+                return batches.stream().mapToInt(DevmemFragBatch::size).sum() == frags;
+            }
+        });
         List<DevmemFragBatch> all = new ArrayList<>(batches);
         long pos = 0;
         for (DevmemFragBatch b : all) {
