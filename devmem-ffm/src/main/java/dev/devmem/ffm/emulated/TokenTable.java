@@ -44,20 +44,12 @@ final class TokenTable {
     int allocate(EmulatedRxBinding b, int bufferIndex) {
         int token;
         if (freeCount > 0) {
-            // the lowest free index, taken in the same pass that finds it
-            int s = summaryHint;
-            long sw = summary[s];
-            while (sw == 0) {
-                sw = summary[++s];
-            }
-            summaryHint = s;
-            int w = (s << 6) + Long.numberOfTrailingZeros(sw);
-            long bits = free[w];
-            token = (w << 6) + Long.numberOfTrailingZeros(bits);
-            bits &= bits - 1;
+            token = lowestFree();
+            int w = token >>> 6;
+            long bits = free[w] & (free[w] - 1); // token is w's lowest bit
             free[w] = bits;
             if (bits == 0) {
-                summary[s] = sw & (sw - 1); // w's bit is the lowest one of its summary word
+                summary[w >>> 6] &= ~(1L << (w & 63));
             }
             freeCount--;
         } else {
