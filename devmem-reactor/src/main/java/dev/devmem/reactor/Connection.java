@@ -695,9 +695,11 @@ final class Connection extends Channel implements DevmemConnection, Subscription
         state = DRAINING;
         actual = null;
         wantRead = false;
-        if (tokenStalled != 0) {
-            TOKEN_STALLED.setVolatile(this, 0);
-        }
+        // From now on every release wakes the loop, so the socket closes as soon as the last frag is
+        // back rather than at the next flush tick (a timer that may be slow, or virtual).
+        wakeAfter = 1;
+        STALL_RELEASES.setVolatile(this, 0);
+        TOKEN_STALLED.setVolatile(this, 1);
         drainReleases();
         if (outstanding() > 0 && graceNanos > 0) {
             try {

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
+import reactor.test.scheduler.VirtualTimeScheduler;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -204,6 +205,46 @@ class LifecycleTest {
         assertThat(meters.counter("devmem.received.frags", "kind", "dmabuf").count()).isEqualTo(5 * pool);
         synchronized (h.backend.lock) {
             assertThat(s.get().tokensReturned).as("every token back through DONTNEED").isEqualTo(5L * pool);
+        }
+    }
+
+    /**
+     * The stream ended with frags still held. Each later release must wake the loop, so the socket
+     * closes when the last one is back; no timer may be needed for that (this one never fires).
+     * Under CI load a releaser that lags behind the end of the stream hit exactly this.
+     */
+    @Test
+    void afterTheEndTheLastReleaseClosesTheSocketWithoutATimer() {
+        FakeHarness h = new FakeHarness();
+        VirtualTimeScheduler timer = VirtualTimeScheduler.create(); // never advanced
+        try {
+            Flux<DevmemFrag> f = h.receiver().timer(timer).receiveOne(h.address);
+            reactor.core.publisher.Mono<List<DevmemFrag>> all = f.collectList();
+            AtomicReference<List<DevmemFrag>> held = new AtomicReference<>();
+            StepVerifier.create(all)
+                    .then(() -> {
+                        FakeBackend.FakeSocket s = h.peer();
+                        s.send(8 * 4096);
+                        s.shutdownPeer();
+                    })
+                    .consumeNextWith(held::set)
+                    .expectComplete()
+                    .verify(Await.TIMEOUT);
+            assertThat(held.get()).hasSize(8);
+            h.awaitIdle();
+            assertThat(h.backend.openSockets()).as("frags are still held").isEqualTo(1);
+            for (DevmemFrag frag : held.get().subList(0, 7)) {
+                frag.release();
+            }
+            h.awaitIdle();
+            assertThat(h.backend.openSockets()).as("one frag is still held").isEqualTo(1);
+            held.get().get(7).release();
+            h.awaitAllClosed();
+            synchronized (h.backend.lock) {
+                assertThat(h.backend.sockets.get(0).tokensReturned).isEqualTo(8);
+            }
+        } finally {
+            timer.dispose();
         }
     }
 }
