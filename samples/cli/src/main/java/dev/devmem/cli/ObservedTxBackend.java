@@ -1,15 +1,9 @@
 package dev.devmem.cli;
 
 import dev.devmem.api.DevmemException;
-import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.TxBindingSpec;
-import dev.devmem.api.spi.BackendAvailability;
 import dev.devmem.api.spi.DevmemBackend;
-import dev.devmem.api.spi.DevmemListener;
-import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.DevmemTxSocket;
-import dev.devmem.api.spi.IoWaiter;
-import dev.devmem.api.spi.RxBinding;
 import dev.devmem.api.spi.TxBinding;
 import dev.devmem.api.spi.TxCompletionSink;
 import dev.devmem.api.spi.TxStats;
@@ -26,8 +20,7 @@ import java.util.function.Consumer;
  * is handed to the sender wrapped in {@link Socket}, which only reads the ledger's outstanding bytes
  * after each send to keep their maximum; every call goes to the backend's socket unchanged.
  */
-final class ObservedTxBackend implements DevmemBackend {
-    private final DevmemBackend delegate;
+final class ObservedTxBackend extends ForwardingBackend {
     private final Consumer<TxBinding> onBound;
     private final Consumer<Socket> onConnected;
 
@@ -36,62 +29,27 @@ final class ObservedTxBackend implements DevmemBackend {
      * @param onConnected called on the sender's setup thread with the connected socket
      */
     ObservedTxBackend(DevmemBackend delegate, Consumer<TxBinding> onBound, Consumer<Socket> onConnected) {
-        this.delegate = Objects.requireNonNull(delegate, "delegate");
+        super(delegate);
         this.onBound = Objects.requireNonNull(onBound, "onBound");
         this.onConnected = Objects.requireNonNull(onConnected, "onConnected");
     }
 
     @Override
-    public String name() {
-        return delegate.name();
-    }
-
-    @Override
-    public BackendAvailability availability() {
-        return delegate.availability();
-    }
-
-    @Override
-    public RxBinding bindRx(RxBindingSpec spec) throws DevmemException {
-        return delegate.bindRx(spec);
-    }
-
-    @Override
     public TxBinding bindTx(TxBindingSpec spec) throws DevmemException {
-        TxBinding b = delegate.bindTx(spec);
+        TxBinding b = delegate().bindTx(spec);
         onBound.accept(b);
         return b;
     }
 
     @Override
     public DevmemTxSocket connectTx(InetSocketAddress remote, TxBinding binding) throws DevmemException {
-        DevmemTxSocket s = delegate.connectTx(remote, binding);
+        DevmemTxSocket s = delegate().connectTx(remote, binding);
         if (!(s instanceof PollSource)) {
             return s; // not an FFM socket: the I/O loop's waiter needs it as it is (no in-flight maximum then)
         }
         Socket observed = new Socket(s);
         onConnected.accept(observed);
         return observed;
-    }
-
-    @Override
-    public DevmemListener listen(InetSocketAddress local, int backlog) throws DevmemException {
-        return delegate.listen(local, backlog);
-    }
-
-    @Override
-    public DevmemSocket connect(InetSocketAddress remote) throws DevmemException {
-        return delegate.connect(remote);
-    }
-
-    @Override
-    public IoWaiter newIoWaiter() throws DevmemException {
-        return delegate.newIoWaiter();
-    }
-
-    @Override
-    public String toString() {
-        return delegate.toString();
     }
 
     /**
