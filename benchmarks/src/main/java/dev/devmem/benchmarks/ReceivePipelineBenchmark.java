@@ -10,7 +10,7 @@ import dev.devmem.ffm.emulated.SyntheticStream;
 import dev.devmem.ffm.rx.RxSocketOptions;
 import dev.devmem.reactor.ConnectionStats;
 import dev.devmem.reactor.DevmemConnection;
-import dev.devmem.reactor.DevmemFragBatch;
+import dev.devmem.api.DevmemFragBatch;
 import dev.devmem.reactor.DevmemReceiver;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

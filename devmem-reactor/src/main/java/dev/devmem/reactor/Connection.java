@@ -2,6 +2,7 @@ package dev.devmem.reactor;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.DevmemFrag;
+import dev.devmem.api.DevmemFragBatch;
 import dev.devmem.api.FragKind;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.Pollable;

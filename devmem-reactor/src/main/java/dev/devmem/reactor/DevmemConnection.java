@@ -1,6 +1,7 @@
 package dev.devmem.reactor;
 
 import dev.devmem.api.DevmemFrag;
+import dev.devmem.api.DevmemFragBatch;
 import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;

@@ -1,6 +1,7 @@
 package dev.devmem.reactor;
 
 import dev.devmem.api.DevmemFrag;
+import dev.devmem.api.DevmemFragBatch;
 import dev.devmem.api.FragKind;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;

@@ -1,7 +1,5 @@
-package dev.devmem.reactor;
+package dev.devmem.api;
 
-import dev.devmem.api.DevmemFrag;
-import dev.devmem.api.FragKind;
 
 import java.lang.foreign.MemorySegment;
 
