@@ -6,7 +6,7 @@ import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.RxBinding;
-import dev.devmem.ffm.sys.NetnsAffinity;
+import dev.devmem.api.spi.ThreadContextCapture;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
@@ -56,9 +56,9 @@ final class Scope {
         return Mono.<T>create(sink -> {
             AtomicInteger state = new AtomicInteger(); // 0 opening, 1 cancelled, 2 handed over
             sink.onCancel(() -> state.compareAndSet(0, 1));
-            NetnsAffinity netns;
+            ThreadContextCapture.Captured netns;
             try {
-                netns = NetnsAffinity.ofCurrentThread();
+                netns = SpiServices.captureThreadContext();
             } catch (Throwable t) {
                 sink.error(t);
                 return;

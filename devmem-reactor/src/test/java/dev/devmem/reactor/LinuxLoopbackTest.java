@@ -4,7 +4,7 @@ import dev.devmem.api.DevmemException;
 import dev.devmem.api.DmabufSource;
 import dev.devmem.api.FragKind;
 import dev.devmem.ffm.DevmemBackends;
-import dev.devmem.ffm.linux.LinuxBackend;
+import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.ffm.testing.NetcatPattern;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -36,7 +36,7 @@ class LinuxLoopbackTest {
 
     @Test
     void streamOverTheKernelWithAsynchronousReleaseEveryByteValidated() throws Exception {
-        LinuxBackend linux = DevmemBackends.linux();
+        DevmemBackend linux = DevmemBackends.linux();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         DevmemReceiver r = DevmemReceiver.create(linux).meterRegistry(meters);
         InetSocketAddress addr = Peer.freeLoopbackAddress();
