@@ -372,7 +372,7 @@ public final class DevmemReceiver {
         return opening
                 .map(scope -> {
                     Connection c = scope.newConnection(scope.takeConnected());
-                    c.loop.register(c);
+                    c.register();
                     scope.releaseRoot(false, null);
                     return (DevmemConnection) c;
                 })

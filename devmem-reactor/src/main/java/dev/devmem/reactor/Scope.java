@@ -89,6 +89,8 @@ final class Scope {
     final Scheduler timer;
     final int batchSize;
     int budget;
+    /** What every connection of this scope runs with; set once the budget is known. */
+    RxSettings settings;
     DevmemLoops loops;
     private boolean ownsLoops;
     private NicSetup.Undo undo;
@@ -133,6 +135,8 @@ final class Scope {
                 s.metrics.bindings(1);
             }
             s.budget = budget(config, s.binding);
+            s.settings = new RxSettings(s.budget, s.batchSize, config.releaseFlushDelay().toNanos(),
+                    config.closeGracePeriod().toNanos(), s.timer, s.metrics);
             if (local != null) {
                 s.listener = backend.listen(local, config.backlog());
             } else if (remote != null) {
@@ -210,12 +214,12 @@ final class Scope {
             socket.close();
             return null;
         }
-        Connection c = new Connection(socket, this, loops.next());
+        Connection c = new Connection(socket, settings, loops.next(), this::connectionClosed);
         connections.add(c);
         if (rootReleased.get() && connections.remove(c)) {
             // raced with the end of the subscription: it will not be emitted
             c.closeIfUnsubscribed(new IllegalStateException("receiver subscription ended"));
-            c.loop.register(c);
+            c.register();
             return null;
         }
         return c;
