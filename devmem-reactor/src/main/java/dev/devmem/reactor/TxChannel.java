@@ -76,13 +76,13 @@ final class TxChannel extends LoopChannel<TxCompletion> {
     private DevmemException completionError;
 
     TxChannel(TxSession session, IoLoop loop) {
-        super(loop, session.timer, session.config.closeGracePeriod().toNanos());
+        super(loop, session.timer, session.graceNanos);
         this.session = session;
         this.socket = session.socket();
         this.binding = session.binding();
         this.buffer = session.buffer();
         this.metrics = session.metrics;
-        this.maxInFlight = session.config.maxInFlightBytes();
+        this.maxInFlight = session.maxInFlightBytes;
     }
 
     /** Any thread: the downstream subscribes; the user's publisher is made here, then the loop takes over. */
