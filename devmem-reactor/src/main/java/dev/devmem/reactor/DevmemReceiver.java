@@ -117,13 +117,26 @@ public final class DevmemReceiver extends DevmemTransport<DevmemReceiver> {
     }
 
     /**
-     * The most frags a connection may hold outstanding (delivered, not yet released). Reading stops
-     * at the budget. It may not exceed what the dmabuf holds (dmabuf size / frag size). Default: that
-     * pool less a quarter (and at least one DONTNEED batch) of headroom; 1024 without a binding.
+     * The most frags the connections of one subscription may hold outstanding together (delivered, not
+     * yet released): the budget belongs to the binding, whose dmabuf pool it protects, and is shared by
+     * all the connections of a {@link #listen}. Reading stops at the budget. It may not exceed what the
+     * dmabuf holds (dmabuf size / frag size). Default: that pool less a quarter (and at least one
+     * DONTNEED batch) of headroom; 1024 without a binding. See {@link #connectionTokenLimit} to keep
+     * one connection from holding all of it.
      */
     public DevmemReceiver tokenBudget(int frags) {
         Args.atLeastOne("tokenBudget", frags);
         return with(options.withTokenBudget(frags));
+    }
+
+    /**
+     * Optional fairness limit: the most frags one connection may hold outstanding, within the shared
+     * {@link #tokenBudget} (a larger value is capped by it). Default: none, a connection may use the
+     * whole budget.
+     */
+    public DevmemReceiver connectionTokenLimit(int frags) {
+        Args.atLeastOne("connectionTokenLimit", frags);
+        return with(options.withConnectionLimit(frags));
     }
 
     /** The most frags one recvmsg may return. */
@@ -173,6 +186,11 @@ public final class DevmemReceiver extends DevmemTransport<DevmemReceiver> {
     /** The configured budget, or 0 when it is derived at subscription from the binding. */
     public int tokenBudget() {
         return options.tokenBudget();
+    }
+
+    /** The per-connection limit, or 0 for none (the whole shared budget). */
+    public int connectionTokenLimit() {
+        return options.connectionLimit();
     }
 
     public int batchSize() {
@@ -284,7 +302,9 @@ public final class DevmemReceiver extends DevmemTransport<DevmemReceiver> {
     @Override
     public String toString() {
         return "DevmemReceiver{" + transport + ", queues=" + options.rxQueues() + ", fragSize=" + options.fragSize()
-                + ", tokenBudget=" + (options.tokenBudget() == 0 ? "derived" : options.tokenBudget()) + ", batchSize="
+                + ", tokenBudget=" + (options.tokenBudget() == 0 ? "derived" : options.tokenBudget())
+                + ", connectionTokenLimit=" + (options.connectionLimit() == 0 ? "none" : options.connectionLimit())
+                + ", batchSize="
                 + options.batchSize() + ", releaseFlushDelay=" + options.releaseFlushDelay() + ", nicSetup="
                 + options.nicSetup() + '}';
     }

@@ -46,10 +46,12 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     private static final int RECEIVES_PER_PASS = 8;
 
     private static final VarHandle ONCE;
+    private static final VarHandle CREDIT_WAITING;
 
     static {
         try {
             ONCE = MethodHandles.lookup().findVarHandle(RxChannel.class, "once", int.class);
+            CREDIT_WAITING = MethodHandles.lookup().findVarHandle(RxChannel.class, "creditWaiting", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -59,6 +61,8 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     private final String name;
     private final Runnable onClosed;
     private final Metrics metrics;
+    private final TokenCredit credit;
+    private final Runnable creditWake = this::onCredit;
     private final int budget;
     private final int resumeThreshold;
     private final ReceiveBatch batch;
@@ -69,6 +73,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
 
     // --- touched by other threads ---
     private volatile int once;
+    private volatile int creditWaiting;
     private volatile boolean disposed;
     private volatile Throwable forcedCause;
 
@@ -77,6 +82,8 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     private boolean wantRead;
     private int stalled = NOT_STALLED;
     private Throwable deferredError;
+    /** Frags handed back since the shared credit last got them back (given once per loop pass). */
+    private int creditToGive;
 
     RxChannel(DevmemSocket socket, RxSettings settings, IoLoop loop, String name, Runnable onClosed) {
         super(loop, settings.timer(), settings.graceNanos());
@@ -84,6 +91,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
         this.name = name;
         this.onClosed = onClosed;
         this.metrics = settings.metrics();
+        this.credit = settings.credit();
         this.budget = settings.budget();
         this.resumeThreshold = Math.max(1, Math.min(settings.batchSize(), budget / 4));
         this.batch = new ReceiveBatch(Math.min(settings.batchSize(), budget));
@@ -192,6 +200,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     public void handBack(FragKind kind, int key) throws DevmemException {
         socket.release(kind, key);
         ledger.returnedOne();
+        creditToGive++;
         releases.handedBack();
     }
 
@@ -214,7 +223,9 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
             closeSocket();
             return true;
         }
-        return drainReleases();
+        boolean progress = drainReleases();
+        giveCredit();
+        return progress;
     }
 
     @Override
@@ -241,6 +252,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
         if (ledger.returned() != returnedBefore) {
             releases.activity();
         }
+        giveCredit();
         ledger.publish();
         return progress;
     }
@@ -257,24 +269,41 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
                 wantRead = false;
                 return progress;
             }
-            long credit = budget - ledger.outstanding();
-            if (credit <= 0) {
+            long room = budget - ledger.outstanding(); // this connection's limit
+            if (room <= 0) {
                 releases.wakeAfter(resumeThreshold);
                 // releases that raced with the flag above are in the queue now
                 if (drainReleases()) {
-                    credit = budget - ledger.outstanding();
+                    room = budget - ledger.outstanding();
                 }
-                if (credit <= 0) {
+                if (room <= 0) {
                     stall(STALLED_TOKENS);
                     wantRead = false;
                     return progress;
                 }
             }
             releases.resumed();
+            int want = (int) Math.min(Math.min(batchMode ? Long.MAX_VALUE : r, room), batch.capacity());
+            int limit = takeCredit(want);
+            if (limit == 0) {
+                stall(STALLED_TOKENS); // the other connections of the binding hold the shared budget
+                wantRead = false;
+                return progress;
+            }
             stalled = NOT_STALLED;
-            int limit = (int) Math.min(Math.min(batchMode ? Long.MAX_VALUE : r, credit), batch.capacity());
             batch.limit(limit);
-            int n = socket.receive(batch);
+            int n;
+            try {
+                n = socket.receive(batch);
+            } catch (DevmemException | RuntimeException e) {
+                credit.give(limit);
+                throw e;
+            }
+            if (n == DevmemSocket.END_OF_STREAM || n <= 0 || n > limit) {
+                credit.give(limit);
+            } else if (n < limit) {
+                credit.give(limit - n);
+            }
             if (n == DevmemSocket.END_OF_STREAM) {
                 complete();
                 return true;
@@ -363,6 +392,36 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
         }
     }
 
+    /**
+     * Takes up to {@code want} of the binding's shared credit, after giving back what this connection
+     * freed (it may take that again). With none left, waits to be woken by the next connection that
+     * gives some back; returns 0 then.
+     */
+    private int takeCredit(int want) {
+        giveCredit();
+        int got = credit.take(want);
+        if (got == 0) {
+            if (creditWaiting == 0 && CREDIT_WAITING.compareAndSet(this, 0, 1)) {
+                credit.await(creditWake);
+            }
+            got = credit.take(want); // credit given back before the wait was registered
+        }
+        return got;
+    }
+
+    private void giveCredit() {
+        if (creditToGive > 0) {
+            credit.give(creditToGive);
+            creditToGive = 0;
+        }
+    }
+
+    /** Any thread: credit came back to the binding. */
+    private void onCredit() {
+        CREDIT_WAITING.setVolatile(this, 0);
+        loop.signal();
+    }
+
     private void stall(int reason) {
         if (stalled != reason) {
             stalled = reason;
@@ -435,6 +494,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
             releases.disarm();
             flush(); // nothing is read any more: return tokens as they come
         }
+        giveCredit();
         ledger.publish();
         return progress;
     }
@@ -452,7 +512,8 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
             log.debug("flush at close failed for {}", this, e);
         }
         ledger.syncSocketStats(socket);
-        ledger.reclaimRest();
+        creditToGive += (int) ledger.reclaimRest(); // the kernel takes them back with the socket
+        giveCredit();
         try {
             socket.close();
         } catch (RuntimeException e) {

@@ -37,6 +37,8 @@ final class Scope {
     private final RxOptions options;
     final Metrics metrics;
     int budget;
+    /** The budget as credit, shared by every connection of this scope (of its binding). */
+    TokenCredit credit;
     /** What every connection of this scope runs with; set once the budget is known. */
     RxSettings settings;
     DevmemLoops loops;
@@ -74,7 +76,9 @@ final class Scope {
                 s.metrics.bindings(1);
             }
             s.budget = budget(options, s.binding);
-            s.settings = new RxSettings(s.budget, options.batchSize(), options.releaseFlushDelay().toNanos(),
+            s.credit = new TokenCredit(s.budget);
+            int perConnection = options.connectionLimit() > 0 ? Math.min(options.connectionLimit(), s.budget) : s.budget;
+            s.settings = new RxSettings(s.credit, perConnection, options.batchSize(), options.releaseFlushDelay().toNanos(),
                     transport.closeGracePeriod().toNanos(), s.resources.timer, s.metrics);
             if (local != null) {
                 s.listener = backend.listen(local, options.backlog());
