@@ -52,10 +52,10 @@ public class DevmemAutoConfiguration {
         return DevmemBeanFactory.backend(properties);
     }
 
-    /** Loops shared by the receiver and the sender, when {@code devmem.loops.threads} > 0; stopped with the context. */
+    /** Loops shared by the receiver and the sender, when {@code devmem.loops.threads} is set (not 0); stopped with the context. */
     @Bean(destroyMethod = "dispose")
     @ConditionalOnMissingBean
-    @ConditionalOnExpression("${devmem.loops.threads:0} > 0")
+    @ConditionalOnExpression("'${devmem.loops.threads:0}' != '0'")
     public DevmemLoops devmemLoops(DevmemBackend backend, DevmemProperties properties) throws DevmemException {
         return DevmemBeanFactory.loops(backend, properties);
     }
