@@ -14,7 +14,7 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
 
 import java.util.List;
 import java.util.Objects;
-import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * Builds the library's objects from {@link DevmemProperties}. Every option goes through the library's
@@ -45,14 +45,12 @@ final class DevmemBeanFactory {
         DevmemProperties.Emulated e = p.emulated();
         DevmemProperties.Receiver r = p.receiver();
         String name = r.binds() ? r.interfaceName() : "emu0";
-        EmulatedNicConfig config = check("devmem.receiver.interface-name", name,
-                () -> EmulatedNicConfig.defaults().withInterfaceName(name));
-        config = check("devmem.emulated.rx-queues", e.rxQueues(), withRxQueues(config, e.rxQueues()));
-        EmulatedNicConfig c1 = config;
-        config = check("devmem.emulated.frag-size", e.fragSize(), () -> c1.withFragSize(e.fragSize()));
-        EmulatedNicConfig c2 = config;
-        config = check("devmem.emulated.header-split-failure-rate", e.headerSplitFailureRate(),
-                () -> c2.withHeaderSplitFailures(e.headerSplitFailureRate(), e.seed()));
+        EmulatedNicConfig config = EmulatedNicConfig.defaults();
+        config = set(config, "devmem.receiver.interface-name", name, c -> c.withInterfaceName(name));
+        config = set(config, "devmem.emulated.rx-queues", e.rxQueues(), c -> c.withRxQueues(e.rxQueues()));
+        config = set(config, "devmem.emulated.frag-size", e.fragSize(), c -> c.withFragSize(e.fragSize()));
+        config = set(config, "devmem.emulated.header-split-failure-rate", e.headerSplitFailureRate(),
+                c -> c.withHeaderSplitFailures(e.headerSplitFailureRate(), e.seed()));
         List<Integer> queues = r.rxQueues() == null ? List.of() : r.rxQueues();
         if (r.binds()) {
             for (Integer q : queues) {
@@ -70,10 +68,6 @@ final class DevmemBeanFactory {
                 ? FlowSteering.localPort(port, devmemQueue, others) : others);
     }
 
-    private static Supplier<EmulatedNicConfig> withRxQueues(EmulatedNicConfig config, int queues) {
-        return () -> config.withRxQueues(queues);
-    }
-
     /** The receiver bean: immutable, nothing is bound until a subscription. */
     static DevmemReceiver receiver(DevmemBackend backend, DevmemProperties p, DevmemLoops loops,
                                    MeterRegistry registry) {
@@ -81,49 +75,36 @@ final class DevmemBeanFactory {
         int fragSize = p.backend() == DevmemProperties.Backend.EMULATED ? p.emulated().fragSize()
                 : DevmemReceiver.Defaults.FRAG_SIZE;
         DevmemReceiver receiver = DevmemReceiver.create(backend);
-        DevmemReceiver r0 = receiver;
-        receiver = check("devmem.emulated.frag-size", fragSize, () -> r0.fragSize(fragSize));
+        receiver = set(receiver, "devmem.emulated.frag-size", fragSize, x -> x.fragSize(fragSize));
         if (r.binds()) {
-            DevmemReceiver r1 = receiver;
-            receiver = check("devmem.receiver.interface-name", r.interfaceName(),
-                    () -> r1.interfaceName(r.interfaceName()));
-            DevmemReceiver r2 = receiver;
-            receiver = check("devmem.receiver.rx-queues", r.rxQueues(), () -> {
+            receiver = set(receiver, "devmem.receiver.interface-name", r.interfaceName(),
+                    x -> x.interfaceName(r.interfaceName()));
+            receiver = set(receiver, "devmem.receiver.rx-queues", r.rxQueues(), x -> {
                 Objects.requireNonNull(r.rxQueues(), "no rx queue");
                 for (Integer q : r.rxQueues()) {
                     if (q == null || q < 0) {
                         throw new IllegalArgumentException("an rx queue is a number >= 0");
                     }
                 }
-                return r2.rxQueues(r.rxQueues().toArray(Integer[]::new));
+                return x.rxQueues(r.rxQueues().toArray(Integer[]::new));
             });
-            DevmemReceiver r3 = receiver;
-            receiver = check("devmem.receiver.dmabuf", r.dmabuf(), () -> r3.dmabuf(dmabuf(p, r.dmabuf(),
-                    "devmem.receiver.dmabuf")));
+            receiver = receiver.dmabuf(dmabuf(p, r.dmabuf(), "devmem.receiver.dmabuf"));
         }
         if (r.tokenBudget() != null) {
-            DevmemReceiver r4 = receiver;
-            receiver = check("devmem.receiver.token-budget", r.tokenBudget(), () -> r4.tokenBudget(r.tokenBudget()));
-            if (r.binds()) {
-                long holds = r.dmabuf().size().toBytes() / fragSize;
-                if (r.tokenBudget() > holds) {
-                    throw invalid("devmem.receiver.token-budget", r.tokenBudget(), "the dmabuf holds only " + holds
-                            + " frags of " + fragSize + " bytes (devmem.receiver.dmabuf.size / frag size)");
-                }
+            receiver = set(receiver, "devmem.receiver.token-budget", r.tokenBudget(), x -> x.tokenBudget(r.tokenBudget()));
+            long holds = r.binds() ? r.dmabuf().size().toBytes() / fragSize : Long.MAX_VALUE;
+            if (r.tokenBudget() > holds) {
+                throw invalid("devmem.receiver.token-budget", r.tokenBudget(), "the dmabuf holds only " + holds
+                        + " frags of " + fragSize + " bytes (devmem.receiver.dmabuf.size / frag size)");
             }
         }
-        DevmemReceiver r5 = receiver;
-        receiver = check("devmem.receiver.batch-size", r.batchSize(), () -> r5.batchSize(r.batchSize()));
-        DevmemReceiver r6 = receiver;
-        receiver = check("devmem.receiver.io-threads", r.ioThreads(), () -> r6.ioThreads(r.ioThreads()));
-        DevmemReceiver r7 = receiver;
-        receiver = check("devmem.receiver.release-flush-delay", r.releaseFlushDelay(),
-                () -> r7.releaseFlushDelay(r.releaseFlushDelay()));
-        DevmemReceiver r8 = receiver;
-        receiver = check("devmem.receiver.close-grace-period", r.closeGracePeriod(),
-                () -> r8.closeGracePeriod(r.closeGracePeriod()));
-        DevmemReceiver r9 = receiver;
-        receiver = check("devmem.receiver.backlog", r.backlog(), () -> r9.backlog(r.backlog()));
+        receiver = set(receiver, "devmem.receiver.batch-size", r.batchSize(), x -> x.batchSize(r.batchSize()));
+        receiver = set(receiver, "devmem.receiver.io-threads", r.ioThreads(), x -> x.ioThreads(r.ioThreads()));
+        receiver = set(receiver, "devmem.receiver.release-flush-delay", r.releaseFlushDelay(),
+                x -> x.releaseFlushDelay(r.releaseFlushDelay()));
+        receiver = set(receiver, "devmem.receiver.close-grace-period", r.closeGracePeriod(),
+                x -> x.closeGracePeriod(r.closeGracePeriod()));
+        receiver = set(receiver, "devmem.receiver.backlog", r.backlog(), x -> x.backlog(r.backlog()));
         if (r.nicSetup()) {
             if (p.backend() != DevmemProperties.Backend.LINUX || !r.binds()) {
                 throw invalid("devmem.receiver.nic-setup", true,
@@ -142,24 +123,19 @@ final class DevmemBeanFactory {
                                MeterRegistry registry) {
         DevmemProperties.Sender s = p.sender();
         DevmemSender sender = DevmemSender.create(backend);
-        DevmemSender s0 = sender;
-        sender = check("devmem.sender.interface-name", s.interfaceName(), () -> s0.interfaceName(s.interfaceName()));
+        sender = set(sender, "devmem.sender.interface-name", s.interfaceName(), x -> x.interfaceName(s.interfaceName()));
         if (p.backend() == DevmemProperties.Backend.EMULATED && p.receiver().binds()
                 && !s.interfaceName().equals(p.receiver().interfaceName())) {
             throw invalid("devmem.sender.interface-name", s.interfaceName(), "the emulated NIC is named "
                     + p.receiver().interfaceName() + " (devmem.receiver.interface-name)");
         }
-        DevmemSender s1 = sender;
-        sender = check("devmem.sender.dmabuf", s.dmabuf(), () -> s1.dmabuf(dmabuf(p, s.dmabuf(), "devmem.sender.dmabuf")));
+        sender = sender.dmabuf(dmabuf(p, s.dmabuf(), "devmem.sender.dmabuf"));
         sender = sender.copyFallback(s.copyFallback());
-        DevmemSender s2 = sender;
-        sender = check("devmem.sender.max-in-flight", s.maxInFlight(),
-                () -> s2.maxInFlightBytes(Objects.requireNonNull(s.maxInFlight(), "empty").toBytes()));
-        DevmemSender s3 = sender;
-        sender = check("devmem.sender.io-threads", s.ioThreads(), () -> s3.ioThreads(s.ioThreads()));
-        DevmemSender s4 = sender;
-        sender = check("devmem.sender.close-grace-period", s.closeGracePeriod(),
-                () -> s4.closeGracePeriod(s.closeGracePeriod()));
+        sender = set(sender, "devmem.sender.max-in-flight", s.maxInFlight(),
+                x -> x.maxInFlightBytes(Objects.requireNonNull(s.maxInFlight(), "empty").toBytes()));
+        sender = set(sender, "devmem.sender.io-threads", s.ioThreads(), x -> x.ioThreads(s.ioThreads()));
+        sender = set(sender, "devmem.sender.close-grace-period", s.closeGracePeriod(),
+                x -> x.closeGracePeriod(s.closeGracePeriod()));
         if (loops != null) {
             sender = sender.loops(loops);
         }
@@ -215,10 +191,10 @@ final class DevmemBeanFactory {
         return d.toDmabufSource();
     }
 
-    /** Runs one library setter; its refusal names the property. */
-    private static <T> T check(String property, Object value, Supplier<T> setter) {
+    /** Applies one library setter; its refusal (the library's own check) names the property. */
+    private static <T> T set(T target, String property, Object value, UnaryOperator<T> setter) {
         try {
-            return setter.get();
+            return setter.apply(target);
         } catch (IllegalArgumentException | NullPointerException e) {
             throw new InvalidConfigurationPropertyValueException(property, value, String.valueOf(e.getMessage()), e);
         }

@@ -25,6 +25,6 @@ import org.reactivestreams.Publisher;
 @FunctionalInterface
 public interface DevmemConnectionHandler {
 
-    /** Handles one accepted connection; called on the listener's thread, so it must not block. */
+    /** Handles one accepted connection; called on a devmem thread (setup or I/O loop), so it must not block. */
     Publisher<?> handle(DevmemConnection connection);
 }
