@@ -75,6 +75,9 @@ final class DevmemBeanFactory {
         int fragSize = p.backend() == DevmemProperties.Backend.EMULATED ? p.emulated().fragSize()
                 : DevmemReceiver.Defaults.FRAG_SIZE;
         DevmemReceiver receiver = DevmemReceiver.create(backend);
+        if (r.name() != null && !r.name().isBlank()) {
+            receiver = set(receiver, "devmem.receiver.name", r.name(), x -> x.name(r.name()));
+        }
         receiver = set(receiver, "devmem.emulated.frag-size", fragSize, x -> x.fragSize(fragSize));
         if (r.binds()) {
             receiver = set(receiver, "devmem.receiver.interface-name", r.interfaceName(),
@@ -123,6 +126,9 @@ final class DevmemBeanFactory {
                                MeterRegistry registry) {
         DevmemProperties.Sender s = p.sender();
         DevmemSender sender = DevmemSender.create(backend);
+        if (s.name() != null && !s.name().isBlank()) {
+            sender = set(sender, "devmem.sender.name", s.name(), x -> x.name(s.name()));
+        }
         sender = set(sender, "devmem.sender.interface-name", s.interfaceName(), x -> x.interfaceName(s.interfaceName()));
         if (p.backend() == DevmemProperties.Backend.EMULATED && p.receiver().binds()
                 && !s.interfaceName().equals(p.receiver().interfaceName())) {

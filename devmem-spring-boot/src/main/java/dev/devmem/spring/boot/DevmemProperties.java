@@ -68,7 +68,7 @@ public record DevmemProperties(
      * @param enabled           whether to define the bean
      * @param name              the value of the name tag on the receiver's meters, so that two
      *                          receivers in one registry are told apart (low cardinality: a role, not an
-     *                          address); empty: the interface name
+     *                          address); empty: the interface name, or "default" without one
      * @param interfaceName     the netdev whose rx queues are bound to the dmabuf; blank: no binding (flows
      *                          steered to queues bound elsewhere, or plain TCP, which arrives as HOST frags)
      * @param rxQueues          the rx queues to bind; the flows must be steered to them
@@ -104,21 +104,14 @@ public record DevmemProperties(
         public boolean binds() {
             return interfaceName != null && !interfaceName.isBlank();
         }
-
-        /** The meter tag value: the configured name, else the interface, else the backend's name. */
-        public String meterName(String backendName) {
-            if (name != null && !name.isBlank()) {
-                return name;
-            }
-            return binds() ? interfaceName : backendName;
-        }
     }
 
     /**
      * The DevmemSender bean (devmem TX, Linux 6.16+; the emulated NIC has it too).
      *
      * @param enabled          whether to define the bean
-     * @param name             the value of the name tag on the sender's meters; empty: the interface
+     * @param name             the value of the name tag on the sender's meters, so that two senders in one
+     *                         registry are told apart; empty: the interface name
      * @param interfaceName    the netdev the flows leave through (the TX binding's device)
      * @param dmabuf           the device memory to send from, bound for TX per subscription
      * @param copyFallback     when the kernel refuses devmem TX, send from host memory instead of failing
@@ -136,14 +129,6 @@ public record DevmemProperties(
             @DefaultValue("16MB") DataSize maxInFlight,
             @DefaultValue("1") int ioThreads,
             @DefaultValue("5s") Duration closeGracePeriod) {
-
-        /** The meter tag value: the configured name, else the interface, else the backend's name. */
-        public String meterName(String backendName) {
-            if (name != null && !name.isBlank()) {
-                return name;
-            }
-            return interfaceName != null && !interfaceName.isBlank() ? interfaceName : backendName;
-        }
     }
 
     /**

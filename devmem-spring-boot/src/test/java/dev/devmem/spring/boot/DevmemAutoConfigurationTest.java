@@ -181,6 +181,71 @@ class DevmemAutoConfigurationTest {
     }
 
     @Test
+    void theMetersNameTagIsTheInterfaceUnlessNamed() {
+        runner.run(context -> {
+            assertThat(context.getBean(DevmemReceiver.class).name()).isEqualTo("emu0");
+            assertThat(context.getBean(DevmemSender.class).name()).isEqualTo("emu0");
+        });
+        runner.withPropertyValues("devmem.receiver.name=ingest", "devmem.sender.name=replica").run(context -> {
+            assertThat(context.getBean(DevmemReceiver.class).name()).isEqualTo("ingest");
+            assertThat(context.getBean(DevmemSender.class).name()).isEqualTo("replica");
+        });
+    }
+
+    /**
+     * Two receivers record into Spring's one registry, each flow over real loopback TCP: the configured
+     * one ("ingest", bound, DMABUF frags) and a second made from it ("audit", no binding, HOST frags).
+     * The name tag keeps their counts apart.
+     */
+    @Test
+    void twoReceiversInOneRegistryAreToldApartByTheirNameTag() {
+        int ingestPort = freePort();
+        int auditPort = freePort();
+        int ingestBytes = 300_000;
+        int auditBytes = 100_000;
+        runner.withBean(MeterRegistry.class, SimpleMeterRegistry::new).withUserConfiguration(Handler.class)
+                .withPropertyValues("devmem.receiver.name=ingest", "devmem.listener.port=" + ingestPort)
+                .run(context -> {
+                    MeterRegistry registry = context.getBean(MeterRegistry.class);
+                    DevmemReceiver audit = context.getBean(DevmemReceiver.class).name("audit").noBinding();
+                    java.util.concurrent.CompletableFuture<Long> audited = audit
+                            .receiveOne(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), auditPort))
+                            .map(f -> {
+                                int length = f.length();
+                                f.release();
+                                return (long) length;
+                            })
+                            .reduce(0L, Long::sum)
+                            .toFuture();
+                    send(ingestPort, ingestBytes);
+                    send(auditPort, auditBytes);
+                    assertThat(audited.get(60, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(auditBytes);
+                    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
+                            .until(() -> received(registry, "ingest", null) == ingestBytes);
+                    assertThat(received(registry, "ingest", "dmabuf")).as("bound: device memory").isEqualTo(ingestBytes);
+                    assertThat(received(registry, "audit", null)).isEqualTo(auditBytes);
+                    assertThat(received(registry, "audit", "host")).as("not bound: plain TCP").isEqualTo(auditBytes);
+                    assertThat(registry.find("devmem.received.bytes").counters())
+                            .allSatisfy(c -> assertThat(c.getId().getTag("name")).isIn("ingest", "audit"));
+                });
+    }
+
+    private static double received(MeterRegistry registry, String name, String kind) {
+        var search = registry.find("devmem.received.bytes").tag("name", name);
+        if (kind != null) {
+            search = search.tag("kind", kind);
+        }
+        return search.counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+    }
+
+    /** Connects (retrying until the listener is up), writes {@code bytes} and closes. */
+    private static void send(int port, int bytes) throws Exception {
+        try (java.net.Socket s = DevmemListenerLifecycleTest.connect(port)) {
+            s.getOutputStream().write(new byte[bytes]);
+        }
+    }
+
+    @Test
     void theLinuxBackendsHealthIsTheKernelsAnswer() {
         runner.withPropertyValues("devmem.backend=linux", "devmem.receiver.interface-name=",
                 "devmem.sender.enabled=false").run(context -> {

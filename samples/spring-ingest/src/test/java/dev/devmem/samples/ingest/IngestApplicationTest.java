@@ -40,7 +40,7 @@ class IngestApplicationTest {
     private static final long HALF = TOTAL / 2;
     private static final int PORT = PatternSender.freePort();
     /** The meters' name tag: the receiver's name, by default its interface. */
-    private static final String RECEIVER = "";
+    private static final String RECEIVER = "name=\"emu0\"";
 
     @DynamicPropertySource
     static void port(DynamicPropertyRegistry registry) {
