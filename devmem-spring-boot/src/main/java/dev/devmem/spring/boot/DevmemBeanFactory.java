@@ -179,13 +179,13 @@ final class DevmemBeanFactory {
     }
 
     private static dev.devmem.api.DmabufSource dmabuf(DevmemProperties p, DevmemProperties.Dmabuf d, String property) {
-        if (d == null || d.source() == null || d.size() == null) {
-            throw invalid(property, d, "source and size are needed");
+        if (d == null || d.size() == null) {
+            throw invalid(property + ".size", null, "a size is needed");
         }
         if (d.size().toBytes() <= 0) {
             throw invalid(property + ".size", d.size(), "must be positive");
         }
-        DevmemProperties.Dmabuf.Source s = d.source();
+        DevmemProperties.Dmabuf.Source s = d.sourceOn(p.backend());
         if (p.backend() == DevmemProperties.Backend.EMULATED
                 && s != DevmemProperties.Dmabuf.Source.EMULATED && s != DevmemProperties.Dmabuf.Source.UDMABUF) {
             throw invalid(property + ".source", s, "the emulated backend maps its dmabuf: emulated or udmabuf");
@@ -194,7 +194,7 @@ final class DevmemBeanFactory {
             throw invalid(property + ".source", s, "the linux backend cannot bind an emulated dmabuf: use udmabuf,"
                     + " dma-heap or cuda");
         }
-        return d.toDmabufSource();
+        return d.toDmabufSource(p.backend());
     }
 
     /** Applies one library setter; its refusal (the library's own check) names the property. */

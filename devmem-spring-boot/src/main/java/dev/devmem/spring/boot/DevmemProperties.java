@@ -134,14 +134,14 @@ public record DevmemProperties(
     /**
      * A dmabuf: device memory for rx queues or TX.
      *
-     * @param source     emulated or udmabuf (host memory as a memfd; both backends can map
-     *                   it), dma-heap or cuda (linux backend only)
+     * @param source     emulated or udmabuf (host memory as a memfd; both backends can map it), dma-heap or
+     *                   cuda (linux backend only); empty: emulated on the emulated backend, udmabuf on linux
      * @param size       its size; for RX it holds size / frag size buffers
      * @param heap       the DMA heap for dma-heap: a name under /dev/dma_heap
      * @param cudaDevice the GPU ordinal for cuda
      */
     public record Dmabuf(
-            @DefaultValue("emulated") Source source,
+            Source source,
             @DefaultValue("64MB") DataSize size,
             @DefaultValue("system") String heap,
             @DefaultValue("0") int cudaDevice) {
@@ -149,10 +149,15 @@ public record DevmemProperties(
         /** A dmabuf exporter; see {@link DmabufSource}. */
         public enum Source { EMULATED, UDMABUF, DMA_HEAP, CUDA }
 
-        /** The library's description of this dmabuf; the size must be positive. */
-        public DmabufSource toDmabufSource() {
+        /** The source, or the backend's default when none is set. */
+        public Source sourceOn(Backend backend) {
+            return source != null ? source : backend == Backend.LINUX ? Source.UDMABUF : Source.EMULATED;
+        }
+
+        /** The library's description of this dmabuf on {@code backend}; the size must be positive. */
+        public DmabufSource toDmabufSource(Backend backend) {
             long bytes = size.toBytes();
-            return switch (source) {
+            return switch (sourceOn(backend)) {
                 case EMULATED -> DmabufSource.emulated(bytes);
                 case UDMABUF -> DmabufSource.udmabuf(bytes);
                 case DMA_HEAP -> DmabufSource.dmaHeap(heap, bytes);

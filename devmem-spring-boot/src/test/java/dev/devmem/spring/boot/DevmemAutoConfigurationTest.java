@@ -247,11 +247,13 @@ class DevmemAutoConfigurationTest {
 
     @Test
     void theLinuxBackendsHealthIsTheKernelsAnswer() {
-        runner.withPropertyValues("devmem.backend=linux", "devmem.receiver.interface-name=",
-                "devmem.sender.enabled=false").run(context -> {
+        runner.withPropertyValues("devmem.backend=linux").run(context -> {
             assertThat(context).hasNotFailed();
             DevmemBackend backend = context.getBean(DevmemBackend.class);
             assertThat(backend.name()).isEqualTo("linux");
+            assertThat(context.getBean(DevmemReceiver.class).dmabuf()).as("linux's default exporter")
+                    .isEqualTo(DmabufSource.udmabuf(64L << 20));
+            assertThat(context.getBean(DevmemSender.class).dmabuf()).isEqualTo(DmabufSource.udmabuf(64L << 20));
             BackendAvailability probe = DevmemBackends.linux().availability();
             Health health = context.getBean(DevmemHealthIndicator.class).health();
             assertThat(health.getStatus()).isEqualTo(probe.available() ? Status.UP : Status.DOWN);
@@ -327,6 +329,13 @@ class DevmemAutoConfigurationTest {
             String messages = messages(context.getStartupFailure());
             assertThat(messages).contains(property).contains(value);
         });
+    }
+
+    @Test
+    void theLinuxBackendCannotBindAnEmulatedDmabuf() {
+        runner.withPropertyValues("devmem.backend=linux", "devmem.receiver.dmabuf.source=emulated").run(context ->
+                assertThat(findCause(context.getStartupFailure()).getName())
+                        .isEqualTo("devmem.receiver.dmabuf.source"));
     }
 
     @Test
