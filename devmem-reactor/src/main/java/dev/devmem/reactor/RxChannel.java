@@ -31,7 +31,7 @@ import java.lang.invoke.VarHandle;
  * <p>Lifecycle ({@link LoopChannel}): after the receive ends, delivered frags stay valid until they are
  * released or the grace period ends; then the socket closes and the kernel reclaims the rest.
  *
- * <p>Longer than the usual class (about 480 lines): the read gates, the emission and the drain and
+ * <p>Longer than the usual class (about 510 lines): the read gates, the emission and the drain and
  * close paths all read and write the same loop-thread state (the socket, the ledger, the stall
  * reason, the deferred error); the release queue, the ledger and the lifecycle are already apart.
  */
@@ -46,12 +46,10 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     private static final int RECEIVES_PER_PASS = 8;
 
     private static final VarHandle ONCE;
-    private static final VarHandle CREDIT_WAITING;
 
     static {
         try {
             ONCE = MethodHandles.lookup().findVarHandle(RxChannel.class, "once", int.class);
-            CREDIT_WAITING = MethodHandles.lookup().findVarHandle(RxChannel.class, "creditWaiting", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -61,8 +59,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     private final String name;
     private final Runnable onClosed;
     private final Metrics metrics;
-    private final TokenCredit credit;
-    private final Runnable creditWake = this::onCredit;
+    private final ConnectionCredit credit;
     private final int budget;
     private final int resumeThreshold;
     private final ReceiveBatch batch;
@@ -73,7 +70,6 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
 
     // --- touched by other threads ---
     private volatile int once;
-    private volatile int creditWaiting;
     private volatile boolean disposed;
     private volatile Throwable forcedCause;
 
@@ -82,8 +78,6 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     private boolean wantRead;
     private int stalled = NOT_STALLED;
     private Throwable deferredError;
-    /** Frags handed back since the shared credit last got them back (given once per loop pass). */
-    private int creditToGive;
 
     RxChannel(DevmemSocket socket, RxSettings settings, IoLoop loop, String name, Runnable onClosed) {
         super(loop, settings.timer(), settings.graceNanos());
@@ -91,7 +85,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
         this.name = name;
         this.onClosed = onClosed;
         this.metrics = settings.metrics();
-        this.credit = settings.credit();
+        this.credit = new ConnectionCredit(settings.credit(), loop);
         this.budget = settings.budget();
         this.resumeThreshold = Math.max(1, Math.min(settings.batchSize(), budget / 4));
         this.batch = new ReceiveBatch(Math.min(settings.batchSize(), budget));
@@ -200,7 +194,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     public void handBack(FragKind kind, int key) throws DevmemException {
         socket.release(kind, key);
         ledger.returnedOne();
-        creditToGive++;
+        credit.freed(1);
         releases.handedBack();
     }
 
@@ -224,7 +218,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
             return true;
         }
         boolean progress = drainReleases();
-        giveCredit();
+        credit.giveBack();
         return progress;
     }
 
@@ -252,7 +246,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
         if (ledger.returned() != returnedBefore) {
             releases.activity();
         }
-        giveCredit();
+        credit.giveBack();
         ledger.publish();
         return progress;
     }
@@ -284,7 +278,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
             }
             releases.resumed();
             int want = (int) Math.min(Math.min(batchMode ? Long.MAX_VALUE : r, room), batch.capacity());
-            int limit = takeCredit(want);
+            int limit = credit.take(want);
             if (limit == 0) {
                 stall(STALLED_TOKENS); // the other connections of the binding hold the shared budget
                 wantRead = false;
@@ -296,13 +290,13 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
             try {
                 n = socket.receive(batch);
             } catch (DevmemException | RuntimeException e) {
-                credit.give(limit);
+                credit.unused(limit);
                 throw e;
             }
             if (n == DevmemSocket.END_OF_STREAM || n <= 0 || n > limit) {
-                credit.give(limit);
+                credit.unused(limit);
             } else if (n < limit) {
-                credit.give(limit - n);
+                credit.unused(limit - n);
             }
             if (n == DevmemSocket.END_OF_STREAM) {
                 complete();
@@ -392,36 +386,6 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
         }
     }
 
-    /**
-     * Takes up to {@code want} of the binding's shared credit, after giving back what this connection
-     * freed (it may take that again). With none left, waits to be woken by the next connection that
-     * gives some back; returns 0 then.
-     */
-    private int takeCredit(int want) {
-        giveCredit();
-        int got = credit.take(want);
-        if (got == 0) {
-            if (creditWaiting == 0 && CREDIT_WAITING.compareAndSet(this, 0, 1)) {
-                credit.await(creditWake);
-            }
-            got = credit.take(want); // credit given back before the wait was registered
-        }
-        return got;
-    }
-
-    private void giveCredit() {
-        if (creditToGive > 0) {
-            credit.give(creditToGive);
-            creditToGive = 0;
-        }
-    }
-
-    /** Any thread: credit came back to the binding. */
-    private void onCredit() {
-        CREDIT_WAITING.setVolatile(this, 0);
-        loop.signal();
-    }
-
     private void stall(int reason) {
         if (stalled != reason) {
             stalled = reason;
@@ -494,7 +458,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
             releases.disarm();
             flush(); // nothing is read any more: return tokens as they come
         }
-        giveCredit();
+        credit.giveBack();
         ledger.publish();
         return progress;
     }
@@ -512,8 +476,8 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
             log.debug("flush at close failed for {}", this, e);
         }
         ledger.syncSocketStats(socket);
-        creditToGive += (int) ledger.reclaimRest(); // the kernel takes them back with the socket
-        giveCredit();
+        credit.freed((int) ledger.reclaimRest()); // the kernel takes them back with the socket
+        credit.giveBack();
         try {
             socket.close();
         } catch (RuntimeException e) {

@@ -15,7 +15,6 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Operators;
 import reactor.util.Logger;
 import reactor.util.Loggers;
-import reactor.util.context.Context;
 
 import java.util.ArrayDeque;
 import java.util.function.Function;
@@ -57,7 +56,7 @@ final class TxChannel extends LoopChannel<TxCompletion> {
     private final ArrayDeque<TxSlice> sending = new ArrayDeque<>();
     private final ArrayDeque<TxSlice> awaiting = new ArrayDeque<>();
     private final ArrayDeque<TxCompletion> ready = new ArrayDeque<>();
-    private final Upstream upstream = new Upstream();
+    private final SliceUpstream upstream = new SliceUpstream(this);
     private final Completions completions = new Completions();
 
     // --- touched by other threads ---
@@ -424,6 +423,16 @@ final class TxChannel extends LoopChannel<TxCompletion> {
         closeSocket();
     }
 
+    /** Any thread: the upstream delivered a slice; a closed channel gives it back at once. */
+    void offer(TxSlice slice) {
+        if (closedFlag) {
+            slice.release();
+            return;
+        }
+        incoming.offer(slice);
+        loop.signal();
+    }
+
     /** Bytes sent and not yet completed (loop thread, or tests after the end). */
     long inFlightBytes() {
         return inFlightBytes;
@@ -432,62 +441,5 @@ final class TxChannel extends LoopChannel<TxCompletion> {
     @Override
     public String toString() {
         return "DevmemSender{" + socket + ", " + buffer + '}';
-    }
-
-    /** The subscriber to the user's slice publisher. */
-    private final class Upstream implements CoreSubscriber<TxSlice> {
-        volatile Subscription subscription;
-        volatile Throwable error;
-        volatile boolean complete;
-        private volatile boolean cancelledUp;
-
-        @Override
-        public Context currentContext() {
-            return Context.empty();
-        }
-
-        @Override
-        public void onSubscribe(Subscription s) {
-            if (Operators.validate(subscription, s)) {
-                subscription = s;
-                if (cancelledUp) {
-                    s.cancel();
-                } else {
-                    loop.signal();
-                }
-            }
-        }
-
-        @Override
-        public void onNext(TxSlice slice) {
-            if (cancelledUp || closedFlag) {
-                slice.release();
-                return;
-            }
-            incoming.offer(slice);
-            loop.signal();
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            error = t;
-            loop.signal();
-        }
-
-        @Override
-        public void onComplete() {
-            complete = true;
-            loop.signal();
-        }
-
-        void cancel() {
-            if (!cancelledUp) {
-                cancelledUp = true;
-                Subscription s = subscription;
-                if (s != null) {
-                    s.cancel();
-                }
-            }
-        }
     }
 }
