@@ -176,6 +176,9 @@ final class FlowWriter extends BaseSubscriber<DevmemFragBatch> {
 
     private void write(ObjectSink sink, DevmemFragBatch b) throws Exception {
         int n = b.size();
+        held.add(b); // first: if a write fails, the failure path gives it back with the others
+        heldFrags += n;
+        heldBytes += b.bytes();
         for (int i = 0; i < n; i++) {
             if (!b.isHostReadable(i)) {
                 throw new DevmemUnsupportedException("storing a frag of kind " + b.kind(i), null,
@@ -187,10 +190,7 @@ final class FlowWriter extends BaseSubscriber<DevmemFragBatch> {
             position += seg.byteSize();
             kinds[b.kind(i).ordinal()]++;
         }
-        held.add(b);
         heldEnds.add(new long[]{position});
-        heldFrags += n;
-        heldBytes += b.bytes();
         if (heldBytes >= policy.groupBytes() || heldFrags >= pressureFrags()) {
             releaseUpTo(sink.sync());
         } else {
@@ -200,7 +200,7 @@ final class FlowWriter extends BaseSubscriber<DevmemFragBatch> {
 
     /** Gives back every held batch whose last byte is below {@code durable}. */
     private void releaseUpTo(long durable) {
-        while (!held.isEmpty() && heldEnds.peek()[0] <= durable) {
+        while (!heldEnds.isEmpty() && heldEnds.peek()[0] <= durable) {
             DevmemFragBatch b = held.poll();
             heldEnds.poll();
             heldFrags -= b.size();
@@ -226,9 +226,9 @@ final class FlowWriter extends BaseSubscriber<DevmemFragBatch> {
         }
         dispose(); // cancel the receive: the connection closes once its frags are back
         while (!held.isEmpty()) {
-            heldEnds.poll();
             giveBack(held.poll());
         }
+        heldEnds.clear();
         heldFrags = 0;
         heldBytes = 0;
         for (Object o; (o = inbox.poll()) != null; ) {

@@ -82,7 +82,8 @@ public final class StorageGateway implements AutoCloseable {
         if (config.tokenBudget() > 0) {
             receiver = receiver.tokenBudget(config.tokenBudget());
         }
-        int flowBudget = receiver.tokenBudget();
+        int flowBudget = receiver.tokenBudget() > 0 ? receiver.tokenBudget()
+                : derivedBudget(config.dmabufSize(), config.fragSize());
         budget = flowBudget;
         String durability = "fsync=" + config.sync().mode().name().toLowerCase(java.util.Locale.ROOT);
         Sinks.One<Throwable> listenError = Sinks.one();
@@ -103,6 +104,13 @@ public final class StorageGateway implements AutoCloseable {
         if (config.http() != null) {
             http = ObjectHttpServer.start(store, config.http());
         }
+    }
+
+    /** The receiver's own default (DevmemReceiver#tokenBudget): the pool less a quarter, at least one DONTNEED batch. */
+    static int derivedBudget(long dmabufSize, int fragSize) {
+        int pool = (int) Math.min(Integer.MAX_VALUE, dmabufSize / fragSize);
+        int headroom = Math.max(pool / 4, Math.min(1024, pool / 2));
+        return Math.max(1, pool - headroom);
     }
 
     private Mono<FlowResult> flow(DevmemConnection c, int flowBudget, String durability) {
