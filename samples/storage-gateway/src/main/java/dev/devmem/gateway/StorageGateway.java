@@ -130,7 +130,7 @@ public final class StorageGateway implements AutoCloseable {
                 .doOnNext(r -> {
                     log.accept(r.stored()
                             ? "gateway: stored " + r.key() + " (" + r.manifest().size() + " bytes, crc32c "
-                            + r.manifest().crc32c() + ") from " + r.peer()
+                            + r.manifest().crc32c() + ", " + r.manifest().syncs() + " syncs) from " + r.peer()
                             : "gateway: flow from " + r.peer() + " not stored: " + r.error());
                     results.emitNext(r, Sinks.EmitFailureHandler.busyLooping(java.time.Duration.ofSeconds(1)));
                 });

@@ -40,6 +40,12 @@ final class Posix {
     private static final MethodHandle PWRITE = downcall("pwrite",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                     ValueLayout.JAVA_LONG));
+    private static final MethodHandle PWRITEV = downcall("pwritev",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_LONG));
+    /** {@code struct iovec { void *iov_base; size_t iov_len; }} */
+    static final long IOVEC_BYTES = 16;
+    static final int IOV_MAX = 1024;
     private static final MethodHandle FTRUNCATE = downcall("ftruncate",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
     private static final MethodHandle FDATASYNC = downcall("fdatasync",
@@ -98,6 +104,43 @@ final class Posix {
                 throw new SyscallException("pwrite(" + what + ", offset " + (offset + done) + ")", e);
             }
             done += n;
+        }
+    }
+
+    /**
+     * Writes the {@code count} iovecs at {@code iov} (total {@code bytes}) at {@code offset}: one system
+     * call for many buffers. A short write (rare on a regular file) finishes buffer by buffer.
+     */
+    static void pwritevFully(int fd, MemorySegment iov, int count, long bytes, long offset, String what)
+            throws SyscallException {
+        MemorySegment state = STATE.get();
+        long n;
+        while (true) {
+            try {
+                n = (long) PWRITEV.invokeExact(state, fd, iov, count, offset);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            if (n >= 0) {
+                break;
+            }
+            Errno e = errno(state);
+            if (!e.equals(Errno.EINTR)) {
+                throw new SyscallException("pwritev(" + what + ", offset " + offset + ", " + count + " buffers)", e);
+            }
+        }
+        if (n == bytes) {
+            return;
+        }
+        long at = 0;
+        for (int i = 0; i < count; i++) {
+            long base = iov.get(ValueLayout.JAVA_LONG, i * IOVEC_BYTES);
+            long len = iov.get(ValueLayout.JAVA_LONG, i * IOVEC_BYTES + 8);
+            if (at + len > n) {
+                long skip = Math.max(0, n - at);
+                pwriteFully(fd, MemorySegment.ofAddress(base + skip).reinterpret(len - skip), offset + at + skip, what);
+            }
+            at += len;
         }
     }
 
