@@ -86,6 +86,61 @@ class ThrottledDiskTest {
         }
     }
 
+    /** A disk that counts what it took, at a fixed rate. */
+    static final class Counting implements ThrottledStore.Throttle {
+        final AtomicLong written = new AtomicLong();
+        private final ThrottledStore.Throttle rate;
+
+        Counting(long bytesPerSecond) {
+            this.rate = ThrottledStore.Throttle.rate(bytesPerSecond);
+        }
+
+        @Override
+        public void beforeWrite(long bytes) throws InterruptedException {
+            rate.beforeWrite(bytes);
+            written.addAndGet(bytes);
+        }
+    }
+
+    @Test
+    void aSlowDiskPacesTheSender() throws Exception {
+        long total = 96L << 20; // well above the bound below, so staying within it is the disk's doing
+        Counting disk = new Counting(32L << 20);
+        ThrottledStore store = new ThrottledStore(FileObjectStore.open(dir, DirectIo.Mode.OFF), disk);
+        GatewayConfig config = GatewayConfig.defaults().withDmabuf(8L << 20, 4096).withTokenBudget(BUDGET);
+        long bound = (long) BUDGET * 4096 + 65536 + maxOf("/proc/sys/net/ipv4/tcp_rmem") + maxOf("/proc/sys/net/ipv4/tcp_wmem");
+        try (StorageGateway g = StorageGateway.start(config, store, System.out::println)) {
+            PatternSender sender = new PatternSender(7);
+            Thread t = Thread.ofPlatform().start(() -> {
+                try {
+                    sender.send(g.flowAddress(), total);
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            // at every moment, what the sender got into the network is what the disk took plus at most the
+            // budget, one skb and the kernel's socket buffers: the disk sets the pace
+            long worst = 0;
+            int samples = 0;
+            while (t.isAlive()) {
+                long written = disk.written.get();
+                long sent = sender.sent();
+                worst = Math.max(worst, sent - written);
+                assertThat(g.stats().outstandingFrags()).isLessThanOrEqualTo(BUDGET);
+                samples++;
+                Thread.sleep(10);
+            }
+            System.out.printf("slow disk: sender ahead of the disk by at most %d bytes (bound %d) over %d samples%n",
+                    worst, bound, samples);
+            assertThat(bound).isLessThan(total);
+            assertThat(worst).isLessThanOrEqualTo(bound);
+            FlowResult r = g.results().blockFirst(Duration.ofSeconds(120));
+            assertThat(r.error()).isNull();
+            assertThat(r.maxOutstanding()).isLessThanOrEqualTo(BUDGET);
+            assertThat(r.manifest().crc32c()).isEqualTo(Manifest.hex(PatternSender.crc32c(7, total)));
+        }
+    }
+
     /** Polls until the sender's count stops moving for a while; returns where it stopped. */
     private static long waitForStall(PatternSender sender) throws InterruptedException {
         long last = -1;
