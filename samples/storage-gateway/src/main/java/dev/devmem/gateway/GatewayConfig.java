@@ -17,9 +17,12 @@ import java.util.Objects;
  * @param maxFlows    flows stored concurrently; further connections wait in the listen backlog
  * @param ioThreads   receive loop threads
  * @param sync        when bytes are made durable
+ * @param headerSplitFailures fraction of packets the emulated NIC fails to split (their first bytes
+ *                    arrive as LINEAR frags in host memory), seeded; 0 by default
  */
 public record GatewayConfig(InetSocketAddress listen, InetSocketAddress http, long dmabufSize, int fragSize,
-                            int tokenBudget, int maxFlows, int ioThreads, SyncPolicy sync) {
+                            int tokenBudget, int maxFlows, int ioThreads, SyncPolicy sync,
+                            double headerSplitFailures) {
 
     public GatewayConfig {
         Objects.requireNonNull(listen, "listen");
@@ -33,34 +36,38 @@ public record GatewayConfig(InetSocketAddress listen, InetSocketAddress http, lo
     public static GatewayConfig defaults() {
         InetAddress lo = InetAddress.getLoopbackAddress();
         return new GatewayConfig(new InetSocketAddress(lo, 0), new InetSocketAddress(lo, 0), 64L << 20, 4096, 0, 64, 1,
-                SyncPolicy.group());
+                SyncPolicy.group(), 0);
     }
 
     public GatewayConfig withListen(InetSocketAddress a) {
-        return new GatewayConfig(a, http, dmabufSize, fragSize, tokenBudget, maxFlows, ioThreads, sync);
+        return new GatewayConfig(a, http, dmabufSize, fragSize, tokenBudget, maxFlows, ioThreads, sync, headerSplitFailures);
     }
 
     public GatewayConfig withHttp(InetSocketAddress a) {
-        return new GatewayConfig(listen, a, dmabufSize, fragSize, tokenBudget, maxFlows, ioThreads, sync);
+        return new GatewayConfig(listen, a, dmabufSize, fragSize, tokenBudget, maxFlows, ioThreads, sync, headerSplitFailures);
     }
 
     public GatewayConfig withDmabuf(long size, int frag) {
-        return new GatewayConfig(listen, http, size, frag, tokenBudget, maxFlows, ioThreads, sync);
+        return new GatewayConfig(listen, http, size, frag, tokenBudget, maxFlows, ioThreads, sync, headerSplitFailures);
     }
 
     public GatewayConfig withTokenBudget(int frags) {
-        return new GatewayConfig(listen, http, dmabufSize, fragSize, frags, maxFlows, ioThreads, sync);
+        return new GatewayConfig(listen, http, dmabufSize, fragSize, frags, maxFlows, ioThreads, sync, headerSplitFailures);
     }
 
     public GatewayConfig withMaxFlows(int n) {
-        return new GatewayConfig(listen, http, dmabufSize, fragSize, tokenBudget, n, ioThreads, sync);
+        return new GatewayConfig(listen, http, dmabufSize, fragSize, tokenBudget, n, ioThreads, sync, headerSplitFailures);
     }
 
     public GatewayConfig withIoThreads(int n) {
-        return new GatewayConfig(listen, http, dmabufSize, fragSize, tokenBudget, maxFlows, n, sync);
+        return new GatewayConfig(listen, http, dmabufSize, fragSize, tokenBudget, maxFlows, n, sync, headerSplitFailures);
+    }
+
+    public GatewayConfig withHeaderSplitFailures(double rate) {
+        return new GatewayConfig(listen, http, dmabufSize, fragSize, tokenBudget, maxFlows, ioThreads, sync, rate);
     }
 
     public GatewayConfig withSync(SyncPolicy s) {
-        return new GatewayConfig(listen, http, dmabufSize, fragSize, tokenBudget, maxFlows, ioThreads, s);
+        return new GatewayConfig(listen, http, dmabufSize, fragSize, tokenBudget, maxFlows, ioThreads, s, headerSplitFailures);
     }
 }

@@ -66,6 +66,10 @@ public final class Main implements Callable<Integer> {
             description = "Flows stored at once (default ${DEFAULT-VALUE}).")
     int maxFlows;
 
+    @Option(names = "--header-split-failures", paramLabel = "RATE", defaultValue = "0",
+            description = "Fraction of packets whose first bytes the emulated NIC leaves in host memory (LINEAR frags).")
+    double headerSplitFailures;
+
     @Option(names = "--throttle", paramLabel = "RATE",
             description = "Slow the disk to RATE bytes/s (e.g. 20M), to watch the sender being pushed back.")
     String throttle;
@@ -100,7 +104,8 @@ public final class Main implements Callable<Integer> {
                 .withDmabuf(Sizes.parse(dmabuf), 4096)
                 .withTokenBudget(tokenBudget)
                 .withMaxFlows(maxFlows)
-                .withSync(sync);
+                .withSync(sync)
+                .withHeaderSplitFailures(headerSplitFailures);
         ObjectStore store = openStore();
         if (throttle != null) {
             store = new ThrottledStore(store, ThrottledStore.Throttle.rate(Sizes.parse(throttle)));

@@ -57,7 +57,8 @@ public final class StorageGateway implements AutoCloseable {
      */
     public static StorageGateway start(GatewayConfig config, ObjectStore store, Consumer<String> log) throws Exception {
         Objects.requireNonNull(store, "store");
-        EmulatedNicConfig nic = EmulatedNicConfig.defaults().withFragSize(config.fragSize());
+        EmulatedNicConfig nic = EmulatedNicConfig.defaults().withFragSize(config.fragSize())
+                .withHeaderSplitFailures(config.headerSplitFailures(), 42);
         EmulatedBackend backend = DevmemBackends.emulated(nic);
         StorageGateway g = new StorageGateway(config, store, backend, log);
         try {
