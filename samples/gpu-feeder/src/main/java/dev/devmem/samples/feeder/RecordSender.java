@@ -12,7 +12,8 @@ import java.util.zip.CRC32C;
 
 /**
  * Sends {@code count} records of a {@link RecordFormat} over one TCP connection with blocking writes
- * of whole records (about 1 MiB at a time), then closes its side. {@link #bytesWritten()} shows, from
+ * of whole records (about 1 MiB at a time), then closes its side; it waits up to 10 s for a
+ * receiver that is still starting. {@link #bytesWritten()} shows, from
  * any thread, how far the receiver let it get: a sender pushed back by TCP stops advancing.
  */
 public final class RecordSender {
@@ -28,9 +29,7 @@ public final class RecordSender {
         int size = format.recordBytes();
         int perChunk = Math.max(1, (1 << 20) / size);
         CRC32C crc = new CRC32C();
-        try (Arena arena = Arena.ofConfined(); SocketChannel ch = SocketChannel.open()) {
-            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            ch.connect(target);
+        try (Arena arena = Arena.ofConfined(); SocketChannel ch = connect(target)) {
             MemorySegment chunk = arena.allocate((long) perChunk * size, 4096);
             ByteBuffer view = chunk.asByteBuffer();
             for (long next = 0; next < count; ) {
@@ -47,6 +46,30 @@ public final class RecordSender {
             ch.shutdownOutput();
         }
         return bytesWritten.get();
+    }
+
+    /** Connects, retrying for up to 10 s while nothing listens yet (a receiver still starting up). */
+    private static SocketChannel connect(InetSocketAddress target) throws IOException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            SocketChannel ch = SocketChannel.open(); // a failed connect closes the channel: one per attempt
+            try {
+                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                ch.connect(target);
+                return ch;
+            } catch (java.net.ConnectException e) {
+                ch.close();
+                if (System.nanoTime() > deadline) {
+                    throw new java.net.ConnectException("nothing listens on " + target + " (tried for 10 s)");
+                }
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while connecting to " + target);
+            }
+        }
     }
 
     public long bytesWritten() {

@@ -9,7 +9,6 @@ import dev.devmem.reactor.DevmemReceiver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -54,23 +53,12 @@ final class EmulatedFeed implements AutoCloseable {
                 .toFuture();
     }
 
-    /** Sends {@code records} on a new thread (retrying the connect until the listener is up). */
+    /** Sends {@code records} on a new thread (the sender retries its connect until the listener is up). */
     CompletableFuture<Long> send(RecordSender sender, long records) {
         CompletableFuture<Long> done = new CompletableFuture<>();
         Thread.ofPlatform().name("record-sender").start(() -> {
             try {
-                long deadline = System.nanoTime() + TIMEOUT.toNanos();
-                while (true) {
-                    try {
-                        done.complete(sender.send(address, records));
-                        return;
-                    } catch (ConnectException e) {
-                        if (System.nanoTime() > deadline) {
-                            throw e;
-                        }
-                        Thread.sleep(10);
-                    }
-                }
+                done.complete(sender.send(address, records));
             } catch (Throwable t) {
                 done.completeExceptionally(t);
             }

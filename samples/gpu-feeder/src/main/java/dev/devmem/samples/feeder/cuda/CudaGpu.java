@@ -64,7 +64,8 @@ public final class CudaGpu implements AutoCloseable {
 
     /** Why CUDA cannot be used here, or null when device {@code ordinal} opens. */
     public static String unavailableReason(int ordinal) {
-        try (CudaGpu gpu = open(ordinal)) {
+        try {
+            open(ordinal).close();
             return null;
         } catch (DevmemException e) {
             return e.getMessage();
