@@ -84,6 +84,14 @@ public final class CudaDriver {
         cuGetErrorName = h(lib, "cuGetErrorName", JAVA_INT, ADDRESS);
     }
 
+    /**
+     * A driver from another file, not cached: for a stand-in driver in tests. {@link IllegalArgumentException}
+     * when it cannot be loaded, {@link UnsatisfiedLinkError} when it lacks an entry point.
+     */
+    public static CudaDriver load(java.nio.file.Path library, Arena arena) {
+        return new CudaDriver(SymbolLookup.libraryLookup(library, arena));
+    }
+
     /** The driver, or {@link DevmemUnsupportedException} saying why it cannot be loaded. */
     public static CudaDriver load() throws DevmemUnsupportedException {
         synchronized (LOCK) {

@@ -33,7 +33,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class CudaGatherDevice implements GatherDevice {
     private final CudaGpu gpu;
     private final CudaDriver driver;
-    private final long dmabufPointer;
+    /** The device address of dmabuf offset 0, or null when the dmabuf is host memory. */
+    private final java.util.function.LongSupplier dmabufPointer;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment stream;
     private final List<GpuBuffer> buffers = new ArrayList<>();
@@ -49,12 +50,21 @@ public final class CudaGatherDevice implements GatherDevice {
      * or null when the dmabuf is host memory.
      */
     public CudaGatherDevice(CudaGpu gpu, CudaDmabuf dmabuf, int bufferCount, long bufferBytes) throws DevmemException {
+        this(gpu, dmabuf == null ? null : dmabuf::devicePointer, bufferCount, bufferBytes);
+    }
+
+    /**
+     * As above, with the dmabuf's device address given by {@code dmabufPointer} (asked once per batch),
+     * for a dmabuf that the device can address but that this sample did not allocate.
+     */
+    public CudaGatherDevice(CudaGpu gpu, java.util.function.LongSupplier dmabufPointer, int bufferCount,
+                            long bufferBytes) throws DevmemException {
         if (bufferCount < 1) {
             throw new IllegalArgumentException("buffers must be positive, was " + bufferCount);
         }
         this.gpu = gpu;
         this.driver = gpu.driver();
-        this.dmabufPointer = dmabuf == null ? 0 : dmabuf.devicePointer();
+        this.dmabufPointer = dmabufPointer;
         gpu.makeCurrent();
         MemorySegment out = arena.allocate(8);
         driver.check(driver.streamCreate(out, CudaDriver.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
@@ -86,7 +96,7 @@ public final class CudaGatherDevice implements GatherDevice {
 
     @Override
     public boolean readsDmabufOnDevice() {
-        return dmabufPointer != 0;
+        return dmabufPointer != null;
     }
 
     @Override
@@ -137,13 +147,14 @@ public final class CudaGatherDevice implements GatherDevice {
     }
 
     private int copies(GatherBatch batch, long into) {
+        long base = dmabufPointer == null ? 0 : dmabufPointer.getAsLong();
         int n = batch.pieces();
         int p = 0;
         while (p < n) {
             long dst = into + batch.destination(p);
             int r;
-            if (dmabufPointer != 0 && batch.inDmabuf(p)) {
-                long src = dmabufPointer + batch.dmabufOffset(p);
+            if (base != 0 && batch.inDmabuf(p)) {
+                long src = base + batch.dmabufOffset(p);
                 long len = batch.length(p);
                 int q = p + 1;
                 while (q < n && batch.inDmabuf(q) && batch.dmabufOffset(q) == batch.dmabufOffset(q - 1) + batch.length(q - 1)

@@ -35,7 +35,11 @@ public final class CudaGpu implements AutoCloseable {
      * be loaded, cuInit fails (no device, driver/kernel-module mismatch) or there is no such device.
      */
     public static CudaGpu open(int ordinal) throws DevmemException {
-        CudaDriver d = CudaDriver.load();
+        return open(CudaDriver.load(), ordinal);
+    }
+
+    /** Device {@code ordinal} of driver {@code d}. */
+    public static CudaGpu open(CudaDriver d, int ordinal) throws DevmemException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(8);
             int r = d.init();
