@@ -86,6 +86,10 @@ final class ReceiveCommand implements Callable<Integer> {
     @Option(names = "--no-verify", description = "Do not check the records' CRC32C (measure the gather alone).")
     boolean noVerify;
 
+    @Option(names = "--discard",
+            description = "Release every frag at once, no records, no gather: the receive path's own ceiling, for comparison.")
+    boolean discard;
+
     @Option(names = "--json", description = "Also print each connection's numbers as one JSON line.")
     boolean json;
 
@@ -151,6 +155,9 @@ final class ReceiveCommand implements Callable<Integer> {
             int bad = 0;
             long n = connections > 0 ? connections : Long.MAX_VALUE;
             var results = receiver.listen(local).take(n).concatMap(c -> {
+                if (discard) {
+                    return discard(c, format);
+                }
                 RecordVerifier verifier = new RecordVerifier(format);
                 BatchConsumer consumer = noVerify ? b -> b.buffer().recycle() : verifier;
                 long cpu0 = ProcessCpu.nanos();
@@ -160,7 +167,7 @@ final class ReceiveCommand implements Callable<Integer> {
             for (Fed fed : results) {
                 FeedReport r = fed.report();
                 RecordVerifier v = fed.verifier();
-                RunResult result = new RunResult("devmem", gather.name(), r.records(), r.batches(), r.bytes(),
+                RunResult result = new RunResult(discard ? "devmem-discard" : "devmem", discard ? "none" : gather.name(), r.records(), r.batches(), r.bytes(),
                         r.elapsedNanos(), fed.cpuNanos(), r.fragsPerRecord(), r.frags(), v.verified(), v.bad());
                 out.println("connection from " + fed.remote() + ": " + result.line());
                 out.printf("  frags: %d dmabuf, %d linear, %d host; %d receives; records across frags %d, across "
@@ -191,6 +198,26 @@ final class ReceiveCommand implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /** Receives {@code c} as batches and releases each at once: what the library and NIC cost alone. */
+    private static reactor.core.publisher.Mono<Fed> discard(dev.devmem.reactor.DevmemConnection c, RecordFormat format) {
+        long cpu0 = ProcessCpu.nanos();
+        long[] t = new long[4]; // first receive, bytes, frags, receives
+        return c.receiveBatches().doOnNext(b -> {
+            if (t[0] == 0) {
+                t[0] = System.nanoTime();
+            }
+            t[1] += b.bytes();
+            t[2] += b.size();
+            t[3]++;
+            b.releaseAll();
+        }).then(reactor.core.publisher.Mono.fromSupplier(() -> {
+            long records = t[1] / format.recordBytes();
+            FeedReport r = new FeedReport(records, 0, t[1], t[3], t[2], 0, 0, 0, t[2], 0, 0, 0, 0, t[2], t[2], 0, 0,
+                    System.nanoTime() - t[0]);
+            return new Fed(r, new RecordVerifier(format), cpu0 < 0 ? -1 : ProcessCpu.nanos() - cpu0, c.remoteAddress());
+        }));
     }
 
     /** One fed connection: the feeder's report, the verifier's counts, the process CPU it took. */
