@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>The returned Mono completes with the {@link FeedReport} when the stream ended and every batch
  * completed; it fails with the first error (a device failure, a malformed stream, a consumer that
  * threw) after the frags of batches already on the device came back. Cancelling it cancels the
- * receive; frags the device still reads are released when it completes.
+ * receive; frags the device still reads are released when it completes, and the batches it completes
+ * from then on are recycled without reaching the consumer.
  */
 public final class Feeder {
     private final FeederConfig config;
@@ -44,7 +45,7 @@ public final class Feeder {
         Objects.requireNonNull(connection, "connection");
         return Mono.create(sink -> {
             Session s = new Session(sink, connection);
-            sink.onCancel(s::cancel);
+            sink.onCancel(s::cancelFeed);
             connection.receiveBatches().subscribe(s);
         });
     }
@@ -58,6 +59,9 @@ public final class Feeder {
         private final AtomicReference<Throwable> error = new AtomicReference<>();
         private final AtomicBoolean finished = new AtomicBoolean();
         private volatile boolean inputDone;
+        /** The feed's subscriber left: batches the device still completes go back unseen. */
+        private volatile boolean cancelled;
+        private volatile DevmemProtocolException truncation;
         private long firstReceiveNanos;
         private long maxHeld;
         private volatile long lastCompletionNanos;
@@ -69,6 +73,11 @@ public final class Feeder {
             this.connection = connection;
             this.assembler = new RecordAssembler(slots, config.format().recordBytes(), config.recordsPerBatch(),
                     config.pieceLimit(), !device.readsDmabufOnDevice(), this, this::submit);
+        }
+
+        void cancelFeed() {
+            cancelled = true;
+            cancel();
         }
 
         @Override
@@ -113,7 +122,8 @@ public final class Feeder {
                 truncated = assembler.finish();
             }
             if (truncated != null) {
-                fail(new DevmemProtocolException(truncated));
+                // reported once the complete records before it have reached the consumer
+                truncation = new DevmemProtocolException(truncated);
             }
             inputDone = true;
             maybeFinish();
@@ -146,7 +156,7 @@ public final class Feeder {
             assembler.recycle(batch);
             lastCompletionNanos = System.nanoTime();
             try {
-                if (error.get() == null) {
+                if (error.get() == null && !cancelled) {
                     consumer.accept(out);
                 } else {
                     buffer.recycle();
@@ -178,7 +188,7 @@ public final class Feeder {
             if (!inputDone || completed.get() != submitted.get() || !finished.compareAndSet(false, true)) {
                 return;
             }
-            Throwable t = error.get();
+            Throwable t = error.get() != null ? error.get() : truncation;
             if (t != null) {
                 sink.error(t);
                 return;
