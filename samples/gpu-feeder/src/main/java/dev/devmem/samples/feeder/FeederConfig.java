@@ -7,7 +7,9 @@ import java.util.Objects;
  *
  * @param format          the record format (fixed record size)
  * @param recordsPerBatch records per device batch
- * @param tokenBudget     the receiver's token budget: the most frags the feeder can hold at once
+ * @param tokenBudget     the receiver's token budget ({@code DevmemReceiver.tokenBudget}): the most frags
+ *                        the feeder can hold at once. It must not be smaller than the receiver's, or
+ *                        the feed fails when it runs out of frag slots
  */
 public record FeederConfig(RecordFormat format, int recordsPerBatch, int tokenBudget) {
     public FeederConfig {

@@ -69,15 +69,12 @@ final class RecordAssembler {
         counters.receives++;
         int n = b.size();
         int i = 0;
-        boolean heldCurrent = false;
         try {
             for (; i < n; i++) {
-                heldCurrent = false;
                 cut(b, i);
-                heldCurrent = true;
             }
         } catch (DevmemProtocolException | RuntimeException e) {
-            for (int j = heldCurrent ? i + 1 : i; j < n; j++) {
+            for (int j = i; j < n; j++) { // frag i failed before it was taken; release it and the rest
                 b.release(j);
             }
             throw e;
@@ -86,52 +83,50 @@ final class RecordAssembler {
 
     /** Cuts frag {@code i} of {@code b} into pieces of the records it overlaps. */
     private void cut(DevmemFragBatch b, int i) throws DevmemProtocolException {
-        {
-            long pos = b.streamPosition(i);
-            if (pos != streamPosition) {
-                throw new DevmemProtocolException("frag at stream position " + pos + ", expected " + streamPosition);
-            }
-            int len = b.length(i);
-            FragKind kind = b.kind(i);
-            counters.frag(kind);
-            if (len == 0) {
-                b.release(i);
-                return;
-            }
-            long firstRecord = pos / recordBytes;
-            long lastRecord = (pos + len - 1) / recordBytes;
-            int pieces = Math.toIntExact(lastRecord - firstRecord + 1);
-            boolean needHost = kind != FragKind.DMABUF || hostViewOfDmabuf;
-            int slot = slots.take(b, i, pieces, needHost ? b.segment(i) : null);
-            int off = 0;
-            while (off < len) {
-                long at = pos + off;
-                long record = at / recordBytes;
-                int inRecord = (int) (at - record * recordBytes);
-                int bytes = Math.min(len - off, recordBytes - inRecord);
-                if (open == null) {
-                    open = spare.poll();
-                    if (open == null) {
-                        open = new GatherBatch(slots, recordBytes);
-                    }
-                    open.reset(owner, nextSequence++, record);
-                    openCompletePieces = 0;
-                }
-                if (inRecord == 0) {
-                    recordPieces = 0;
-                    recordFirstReceive = receives;
-                    recordHasLinear = false;
-                }
-                open.add(slot, off, bytes, (record - open.firstRecord()) * recordBytes + inRecord);
-                recordPieces++;
-                recordHasLinear |= kind == FragKind.LINEAR;
-                off += bytes;
-                if (inRecord + bytes == recordBytes) {
-                    completeRecord();
-                }
-            }
-            streamPosition = pos + len;
+        long pos = b.streamPosition(i);
+        if (pos != streamPosition) {
+            throw new DevmemProtocolException("frag at stream position " + pos + ", expected " + streamPosition);
         }
+        int len = b.length(i);
+        FragKind kind = b.kind(i);
+        counters.frag(kind);
+        if (len == 0) {
+            b.release(i);
+            return;
+        }
+        long firstRecord = pos / recordBytes;
+        long lastRecord = (pos + len - 1) / recordBytes;
+        int pieces = Math.toIntExact(lastRecord - firstRecord + 1);
+        boolean needHost = kind != FragKind.DMABUF || hostViewOfDmabuf;
+        int slot = slots.take(b, i, pieces, needHost ? b.segment(i) : null);
+        int off = 0;
+        while (off < len) {
+            long at = pos + off;
+            long record = at / recordBytes;
+            int inRecord = (int) (at - record * recordBytes);
+            int bytes = Math.min(len - off, recordBytes - inRecord);
+            if (open == null) {
+                open = spare.poll();
+                if (open == null) {
+                    open = new GatherBatch(slots, recordBytes);
+                }
+                open.reset(owner, nextSequence++, record);
+                openCompletePieces = 0;
+            }
+            if (inRecord == 0) {
+                recordPieces = 0;
+                recordFirstReceive = receives;
+                recordHasLinear = false;
+            }
+            open.add(slot, off, bytes, (record - open.firstRecord()) * recordBytes + inRecord);
+            recordPieces++;
+            recordHasLinear |= kind == FragKind.LINEAR;
+            off += bytes;
+            if (inRecord + bytes == recordBytes) {
+                completeRecord();
+            }
+        }
+        streamPosition = pos + len;
     }
 
     private void completeRecord() {
