@@ -51,6 +51,22 @@ class CliTest {
         assertThat(out.toString()).contains("nio-heap [host]: 1001 records in 126 batches", "verified 1001, bad 0");
     }
 
+    /** The real kernel answers: on this host the linux backend's udmabuf (or, with one, the bind on lo) is refused. */
+    @Test
+    void theLinuxBackendOnLoopbackFailsWithTheKernelsReasonAndATypedExitCode() {
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(new StringWriter()), new PrintWriter(err, true), "receive", "--backend",
+                "linux", "--interface", "lo", "--device", "host", "--connections", "1", "--dmabuf-size", "4m",
+                "--listen", "127.0.0.1:0");
+        assertThat(err.toString()).startsWith("gpu-feeder receive: ").doesNotContain("Exception:");
+        if (!java.nio.file.Files.exists(java.nio.file.Path.of("/dev/udmabuf"))) {
+            assertThat(code).as(err.toString()).isEqualTo(3);
+            assertThat(err.toString()).contains("/dev/udmabuf does not exist");
+        } else {
+            assertThat(code).as("lo has no devmem rx queue: the kernel refuses the bind").isIn(3, 4);
+        }
+    }
+
     @Test
     void askingForCudaWithoutItExitsThreeWithTheReason() {
         org.junit.jupiter.api.Assumptions.assumeTrue(

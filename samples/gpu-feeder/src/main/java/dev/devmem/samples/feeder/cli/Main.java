@@ -55,7 +55,8 @@ public final class Main implements Runnable {
         if (err != null) {
             cl.setErr(err);
         }
-        cl.setExecutionExceptionHandler((ex, line, parsed) -> {
+        cl.setExecutionExceptionHandler((thrown, line, parsed) -> {
+            Throwable ex = reactor.core.Exceptions.unwrap(thrown); // a checked failure carried through a Flux
             String m = ex.getMessage();
             line.getErr().println("gpu-feeder " + line.getCommandName() + ": "
                     + (m == null || m.isBlank() ? ex.getClass().getSimpleName() : m.replace('\n', ' ')));

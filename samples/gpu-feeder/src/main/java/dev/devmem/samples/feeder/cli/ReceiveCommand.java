@@ -149,7 +149,7 @@ final class ReceiveCommand implements Callable<Integer> {
             }
             DevmemReceiver receiver = DevmemReceiver.create(devmem).interfaceName(interfaceName).rxQueues(queue)
                     .dmabuf(dmabuf).fragSize(fragSize).tokenBudget(budget);
-            out.printf("gpu-feeder: listening on %s (%s backend, %s), records of %d bytes, %d per batch, "
+            out.printf("gpu-feeder: receiving on %s (%s backend, %s), records of %d bytes, %d per batch, "
                             + "token budget %d%n", local, backend, dmabuf, format.recordBytes(), recordsPerBatch, budget);
             out.flush();
             int bad = 0;
