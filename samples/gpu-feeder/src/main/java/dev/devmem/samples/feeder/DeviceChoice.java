@@ -1,7 +1,6 @@
 package dev.devmem.samples.feeder;
 
 import dev.devmem.api.DevmemException;
-import dev.devmem.api.DevmemUnsupportedException;
 import dev.devmem.samples.feeder.cuda.CudaGpu;
 
 import java.util.Locale;
@@ -32,7 +31,7 @@ public record DeviceChoice(Kind kind, CudaGpu gpu, String cudaAbsence) {
             case AUTO -> {
                 try {
                     yield new DeviceChoice(Kind.CUDA, CudaGpu.open(cudaDevice), null);
-                } catch (DevmemUnsupportedException e) {
+                } catch (DevmemException e) { // unsupported, or a driver call that failed: either way, the host
                     yield new DeviceChoice(Kind.HOST, null, e.getMessage());
                 }
             }

@@ -135,11 +135,11 @@ public final class CudaGatherDevice implements GatherDevice {
             GpuBuffer buffer = free.poll();
             GatherBatch batch = pending.poll();
             int r = copies(batch, buffer.pointer);
-            if (r == CudaDriver.CUDA_SUCCESS) {
-                r = driver.eventRecord(buffer.event, stream);
-            }
+            // recorded even after a failed copy: the copies issued before it may still be reading the
+            // frags, and the frags go back only once the event says the stream got past them
+            int recorded = driver.eventRecord(buffer.event, stream);
             buffer.batch = batch;
-            buffer.result = r;
+            buffer.result = r != CudaDriver.CUDA_SUCCESS ? r : recorded;
             inFlight.add(buffer); // even on failure: earlier copies may still be reading the frags
             any = true;
         }
