@@ -60,6 +60,22 @@ final class BinderLease implements AutoCloseable {
         return reply;
     }
 
+    /** Asks the daemon at {@code path} what it holds (any allowed client may). */
+    static Wire.Stats stats(Path path) throws DevmemException {
+        try (BinderLease lease = connect(path)) {
+            UnixSocket.Frame reply = lease.call(Wire.stats(), -1);
+            UnixSocket.closeAll(reply.fds());
+            try {
+                if (Wire.type(reply.body()) == Wire.ERROR) {
+                    throw ErrorCodec.decode(reply.body());
+                }
+                return Wire.statsReply(reply.body());
+            } catch (WireException e) {
+                throw new DevmemProtocolException("devmem bindd at " + path + " answered malformed: " + e.getMessage());
+            }
+        }
+    }
+
     /** The answer as a BOUND reply, or the daemon's error, thrown as the type it had there. */
     static Wire.Bound bound(UnixSocket.Frame reply, Path path) throws DevmemException {
         try {
