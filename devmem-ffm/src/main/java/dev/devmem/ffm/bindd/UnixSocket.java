@@ -8,7 +8,6 @@ import dev.devmem.ffm.sys.Syscalls;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -252,11 +251,16 @@ final class UnixSocket implements AutoCloseable {
      * Returns 0, or {@code -errno} (EPIPE, ECONNRESET) when the peer is gone.
      */
     int writeFrame(byte[] frame, int passFd) {
+        return writeFrame(frame, passFd < 0 ? new int[0] : new int[] {passFd});
+    }
+
+    /** {@link #writeFrame(byte[], int)} with any number of descriptors (tests send more than the protocol allows). */
+    int writeFrame(byte[] frame, int[] passFds) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment data = a.allocateFrom(ValueLayout.JAVA_BYTE, frame);
             MemorySegment iov = a.allocate(Structs.IOVEC);
             MemorySegment msg = a.allocate(Structs.MSGHDR);
-            MemorySegment control = a.allocate(Structs.cmsgSpace(4), 8);
+            MemorySegment control = a.allocate(Structs.cmsgSpace(4L * Math.max(1, passFds.length)), 8);
             int done = 0;
             while (done < frame.length) {
                 iov.set(ValueLayout.ADDRESS, Structs.IOVEC_BASE, data.asSlice(done));
@@ -264,11 +268,13 @@ final class UnixSocket implements AutoCloseable {
                 msg.fill((byte) 0);
                 msg.set(ValueLayout.ADDRESS, Structs.MSGHDR_IOV, iov);
                 msg.set(ValueLayout.JAVA_LONG, Structs.MSGHDR_IOVLEN, 1);
-                if (done == 0 && passFd >= 0) {
-                    control.set(ValueLayout.JAVA_LONG, Structs.CMSG_LEN, Structs.cmsgLen(4));
+                if (done == 0 && passFds.length > 0) {
+                    control.set(ValueLayout.JAVA_LONG, Structs.CMSG_LEN, Structs.cmsgLen(4L * passFds.length));
                     control.set(ValueLayout.JAVA_INT, Structs.CMSG_LEVEL, SOL_SOCKET);
                     control.set(ValueLayout.JAVA_INT, Structs.CMSG_TYPE, SCM_RIGHTS);
-                    control.set(ValueLayout.JAVA_INT, Structs.CMSGHDR.byteSize(), passFd);
+                    for (int i = 0; i < passFds.length; i++) {
+                        control.set(ValueLayout.JAVA_INT, Structs.CMSGHDR.byteSize() + 4L * i, passFds[i]);
+                    }
                     msg.set(ValueLayout.ADDRESS, Structs.MSGHDR_CONTROL, control);
                     msg.set(ValueLayout.JAVA_LONG, Structs.MSGHDR_CONTROLLEN, control.byteSize());
                 }
@@ -328,14 +334,5 @@ final class UnixSocket implements AutoCloseable {
             closed = true;
             Syscalls.closeQuietly(fd);
         }
-    }
-
-    /** For tests: raw bytes, no framing. */
-    int writeRaw(byte[] bytes) {
-        return writeFrame(bytes, -1);
-    }
-
-    static int bigEndian(byte[] b, int off) {
-        return ByteBuffer.wrap(b, off, 4).getInt();
     }
 }

@@ -10,6 +10,6 @@ final class WireException extends Exception {
     private static final long serialVersionUID = 1L;
 
     WireException(String message) {
-        super(message);
+        super(message, null, false, false); // thrown per bad input: the message is all there is to it
     }
 }
