@@ -1,6 +1,7 @@
 package dev.devmem.ffm.bindd;
 
 import dev.devmem.api.DevmemException;
+import dev.devmem.api.DevmemUnsupportedException;
 import dev.devmem.api.DmabufSource;
 import dev.devmem.api.Errno;
 import dev.devmem.api.NetlinkException;
@@ -150,8 +151,9 @@ public final class BinderBackend implements DevmemBackend, AutoCloseable {
             return switch (source) {
                 case DmabufSource.Fd f -> new Request(Wire.DMABUF_PASSED, f.size(), null, f.fd(), null);
                 case DmabufSource.Cuda c -> {
-                    if (local instanceof EmulatedBackend) {
-                        yield new Request(Wire.DMABUF_EMULATED, c.size(), null, -1, null); // refused as the NIC would
+                    if (local instanceof EmulatedBackend) { // as the emulated NIC itself refuses it
+                        throw new DevmemUnsupportedException("emulated bind of " + c, null, "the emulated NIC uses "
+                                + "host memory only (emulated, udmabuf or a memfd fd), not " + c);
                     }
                     DmabufAllocation a = DmabufExporters.allocate(c);
                     yield new Request(Wire.DMABUF_PASSED, a.size(), null, a.fd(), a);

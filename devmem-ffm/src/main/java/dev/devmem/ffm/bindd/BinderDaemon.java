@@ -150,6 +150,15 @@ public final class BinderDaemon implements AutoCloseable {
                 counters.refused.sum(), counters.denied.sum(), counters.malformed.sum());
     }
 
+    /**
+     * Asks the daemon listening on {@code socket} for its {@link Stats} (its STATS request; any peer
+     * it serves may ask), e.g. to check from outside that no binding outlived its client.
+     */
+    public static Stats statsOf(Path socket) throws DevmemException {
+        Wire.Stats s = BinderLease.stats(socket);
+        return new Stats(s.connections(), s.bindings(), s.binds(), s.refused(), s.denied(), s.malformed());
+    }
+
     /** Waits until {@link #close()} finished. */
     public void awaitClosed() throws InterruptedException {
         stopped.await();

@@ -51,11 +51,22 @@ public final class BinddCommand implements Callable<Integer> {
             + "the kernel; clients use DevmemBackends.emulatedViaBinder.")
     boolean emulated;
 
+    @Option(names = "--stats", description = "Do not run a daemon: ask the one on --socket what it holds, print it, exit.")
+    boolean stats;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        if (stats) {
+            BinderDaemon.Stats s = BinderDaemon.statsOf(socket);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("connections=%d bindings=%d binds=%d refused=%d denied=%d malformed=%d%n", s.connections(),
+                    s.bindings(), s.binds(), s.refused(), s.denied(), s.malformed());
+            out.flush();
+            return ExitCodes.OK;
+        }
         BinderConfig config;
         try {
             config = BinderConfig.of(socket).withAllowUids(ids(allowUids, Path.of("/etc/passwd"), "user"))

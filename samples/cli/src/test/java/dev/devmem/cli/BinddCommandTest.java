@@ -52,6 +52,9 @@ class BinddCommandTest {
                 RxBinding b = backend.bindRx(new RxBindingSpec("emu0", List.of(0), DmabufSource.emulated(8 * 4096)));
                 assertThat(b.isOpen()).isTrue();
                 awaitLine(bindd, "bind-rx emu0 rx [0] for pid " + ProcessHandle.current().pid());
+                Cli.Run stats = Cli.run("bindd", "--stats", "--socket", socket.toString());
+                assertThat(stats.exit()).as(stats.toString()).isZero();
+                assertThat(stats.out()).contains("bindings=1 binds=1 refused=0 denied=0 malformed=0");
                 b.close();
                 awaitLine(bindd, "released: its connection ended");
             }
