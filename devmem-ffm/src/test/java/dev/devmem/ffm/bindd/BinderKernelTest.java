@@ -143,6 +143,37 @@ class BinderKernelTest {
         }
     }
 
+    @Test
+    void aClientKilledInTheMiddleOfItsRequestsLeavesNoNetlinkSocketOrConnection() throws Exception {
+        long netlinkBefore = netlinkSocketsHeld();
+        long bindsBefore = daemon.stats().refused();
+        Process client = Unprivileged.start(daemon.socket().toString(), "loop", "va");
+        try {
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(client.getInputStream()));
+            String line;
+            while ((line = in.readLine()) != null && !line.startsWith("first=")) {
+                // capeff, uid
+            }
+            assertThat(line).isEqualTo("first=NetlinkException");
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            while (daemon.stats().refused() < bindsBefore + 20 && System.nanoTime() < deadline) {
+                Thread.sleep(1); // let it get well into its requests
+            }
+        } finally {
+            client.destroyForcibly(); // SIGKILL, wherever it is: writing, waiting, reading
+            client.waitFor(1, java.util.concurrent.TimeUnit.MINUTES);
+        }
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (daemon.stats().connections() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
+        BinderDaemon.Stats s = BinderDaemon.statsOf(daemon.socket()); // asked from outside, as root
+        assertThat(s.connections()).as("only this STATS connection").isEqualTo(1);
+        assertThat(s.bindings()).isZero();
+        assertThat(s.refused()).isGreaterThanOrEqualTo(bindsBefore + 20);
+        assertThat(netlinkSocketsHeld()).as("no netlink socket outlived the killed client").isEqualTo(netlinkBefore);
+    }
+
     /** Netlink sockets of this process (the daemon) in the test namespace. */
     private static long netlinkSocketsHeld() throws Exception {
         Set<String> inodes = ns.call(() -> {

@@ -20,6 +20,7 @@ import static dev.devmem.ffm.sys.LinuxConstants.MFD_CLOEXEC;
  * A child process for the bindd tests, usually run unprivileged ({@code setpriv}): binds through the
  * daemon and prints what happened as {@code key=value} lines.
  * Usage: {@code BinderProbe SOCKET rx|tx IFNAME} (the Linux backend, a memfd passed as the dmabuf),
+ * {@code BinderProbe SOCKET loop IFNAME} (bind-rx requests until killed),
  * or {@code BinderProbe SOCKET hold IFNAME QUEUE} (the emulated NIC: bind, print, then wait to be killed).
  */
 public final class BinderProbe {
@@ -50,6 +51,19 @@ public final class BinderProbe {
         }
         int fd = Syscalls.check(Syscalls.memfdCreate("probe", MFD_CLOEXEC), "memfd_create");
         var backend = DevmemBackends.linuxViaBinder(socket);
+        if (op.equals("loop")) { // bind-rx requests back to back until killed: the kill lands mid-request
+            RxBindingSpec spec = new RxBindingSpec(ifname, List.of(0), DmabufSource.ofFd(fd, 4096));
+            for (long i = 0; ; i++) {
+                try {
+                    backend.bindRx(spec).close();
+                } catch (DevmemException e) {
+                    if (i == 0) {
+                        System.out.println("first=" + e.getClass().getSimpleName());
+                        System.out.flush();
+                    }
+                }
+            }
+        }
         try {
             AutoCloseable b = op.equals("rx")
                     ? backend.bindRx(new RxBindingSpec(ifname, List.of(0), DmabufSource.ofFd(fd, 4096)))
