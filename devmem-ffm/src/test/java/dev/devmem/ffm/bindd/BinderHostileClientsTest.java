@@ -86,7 +86,7 @@ class BinderHostileClientsTest {
         try (BinderBackend good = DevmemBackends.emulatedViaBinder(daemon.socket(), BinderEmulatedTest.NIC)) {
             RxBinding b = good.bindRx(new RxBindingSpec("emu0", List.of(0), DmabufSource.emulated(4 * 4096)));
             assertThat(b.isOpen()).isTrue();
-            assertThat(daemon.stats().bindings()).isEqualTo(1);
+            assertThat(daemon.stats().bindings()).as("%s", daemon.stats()).isEqualTo(1);
             b.close();
         }
         assertThat(daemon.stats().bindings()).isZero();
@@ -155,6 +155,11 @@ class BinderHostileClientsTest {
             try (UnixSocket s = UnixSocket.connect(daemon.socket())) {
                 s.writeFrame(Wire.bindRx("emu0", Wire.DMABUF_EMULATED, 8192, null, List.of(i % 2)), -1);
             } // closed before reading the answer: the daemon binds, answers into the void, then releases
+        }
+        // connections still in the accept queue count nowhere yet: wait until all 20 requests were answered
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (daemon.stats().binds() + daemon.stats().refused() < 20 && System.nanoTime() < deadline) {
+            Thread.sleep(2);
         }
         assertStillServing();
         // a queue the previous client's binding still held (its end not yet read) is EEXIST, as in the kernel
