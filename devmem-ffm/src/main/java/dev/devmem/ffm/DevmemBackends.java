@@ -2,10 +2,12 @@ package dev.devmem.ffm;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.spi.DevmemBackend;
+import dev.devmem.ffm.bindd.BinderBackend;
 import dev.devmem.ffm.emulated.EmulatedBackend;
 import dev.devmem.ffm.emulated.EmulatedNicConfig;
 import dev.devmem.ffm.linux.LinuxBackend;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -49,5 +51,22 @@ public final class DevmemBackends {
     /** A new emulated devmem NIC configured by {@code config}, its sockets' memory sized by {@code options}. */
     public static EmulatedBackend emulated(EmulatedNicConfig config, RxSocketOptions options) throws DevmemException {
         return EmulatedBackend.create(config, options);
+    }
+
+    /**
+     * The running kernel, binding through the privileged daemon {@code devmem bindd} listening on
+     * {@code socket}: this process needs no capability (docs/security.md).
+     */
+    public static BinderBackend linuxViaBinder(Path socket) {
+        return BinderBackend.over(socket, new LinuxBackend());
+    }
+
+    /**
+     * A new emulated devmem NIC configured by {@code config}, binding through a {@code devmem bindd
+     * --emulated} daemon on {@code socket} (same configuration), so an application exercises the
+     * privilege split without hardware. Close it when done.
+     */
+    public static BinderBackend emulatedViaBinder(Path socket, EmulatedNicConfig config) throws DevmemException {
+        return BinderBackend.over(socket, EmulatedBackend.create(config));
     }
 }
