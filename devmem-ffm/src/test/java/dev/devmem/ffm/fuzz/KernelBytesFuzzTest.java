@@ -50,7 +50,7 @@ class KernelBytesFuzzTest {
         ClassFileVersionBridge.install();
     }
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "20s")
     void anyKernelBytes(byte[] data) {
         if (data.length == 0) {
             return;
