@@ -148,6 +148,7 @@ class GatePropertyTest {
             gate.releaseSome(Integer.MAX_VALUE, false);
             return c.stats().closed() && gate.releasesDone();
         }, () -> sc + " " + c.stats() + " held " + gate.held.size());
+        c.onClose().block(Await.TIMEOUT); // closed, and every frag accounted for
         assertThat(gate.violation.get()).as("%s", sc).isNull();
         if (sc.end() == End.RESET) {
             assertThat(gate.error.get()).as("%s: the reset reaches the subscriber", sc)
