@@ -29,7 +29,7 @@ public final class DevmemBlockHoundIntegration implements BlockHoundIntegration 
         builder.allowBlockingCallsInside("dev.devmem.reactor.IoLoop", "awaitWakersLeft");
         // A test's deliberately slow consumer (it sleeps in onNext to push back on the sender).
         builder.allowBlockingCallsInside(SenderTest.class.getName(), "sleep");
-        // A test's deliberate spin in onNext, so that a release on the loop races one on another thread.
-        builder.allowBlockingCallsInside(ReleaseTest.class.getName(), "spinUntilPicked");
+        // A test's deliberate hand-off and spin in onNext, so that a release on the loop races one on another thread.
+        builder.allowBlockingCallsInside(ReleaseTest.class.getName(), "handOffAndSpin");
     }
 }

@@ -152,8 +152,7 @@ class ReleaseTest {
                     return c.receive();
                 })
                 .subscribe(f -> {
-                    handoff.add(f);
-                    spinUntilPicked(picked, seen.incrementAndGet());
+                    handOffAndSpin(handoff, f, picked, seen.incrementAndGet());
                     f.release();
                 });
         Thread racer = new Thread(() -> {
@@ -290,8 +289,14 @@ class ReleaseTest {
                 s.dontneedSizes).isLessThanOrEqualTo(2 * minimum);
     }
 
-    /** Up to 1 ms on the loop thread, so that the release races the other thread's (allowed by DevmemBlockHoundIntegration). */
-    static void spinUntilPicked(AtomicLong picked, long n) {
+    /**
+     * Hands the frag to the racing thread (a blocking queue: its lock may park under contention) and
+     * spins up to 1 ms on the loop thread, so that the release races the other thread's. Both are
+     * deliberate here, and allowed by DevmemBlockHoundIntegration for this method only.
+     */
+    static void handOffAndSpin(java.util.concurrent.BlockingQueue<DevmemFrag> handoff, DevmemFrag f, AtomicLong picked,
+                               long n) {
+        handoff.add(f);
         long deadline = System.nanoTime() + 1_000_000;
         while (picked.get() < n && System.nanoTime() < deadline) {
             Thread.onSpinWait(); // release when the other thread does
