@@ -238,6 +238,9 @@ class ConsumerFaultTest {
             }
             d.dispose();
         }
+        // Bindings are only made on setup threads: once none of them has work, no cancelled round
+        // can still bind, and what they bound must be gone.
+        Await.until("setup threads idle", ConsumerFaultTest::setupThreadsIdle);
         awaitUnboundIfEmulated();
         assertThat(errors).as("a cancel is not an error").isEmpty();
         // Every queue can be bound again at once: nothing a cancelled round bound was left behind.
@@ -250,6 +253,17 @@ class ConsumerFaultTest {
         assertThat(errors).as("binding every queue again").isEmpty();
         probe.dispose();
         awaitUnboundIfEmulated();
+    }
+
+    /** Every devmem-setup thread waits for a task in its pool (none runs an open or a release). */
+    private static boolean setupThreadsIdle() {
+        for (var e : Thread.getAllStackTraces().entrySet()) {
+            if (e.getKey().getName().startsWith("devmem-setup-") && java.util.Arrays.stream(e.getValue())
+                    .noneMatch(f -> f.getMethodName().equals("getTask"))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void checkInOrder(DevmemFrag f, AtomicLong next) {
