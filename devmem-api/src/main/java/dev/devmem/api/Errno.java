@@ -216,6 +216,9 @@ public final class Errno {
 
     /** The errno for {@code number}; numbers the table does not know get a name like {@code E#600}. */
     public static Errno of(int number) {
+        if (number == Integer.MIN_VALUE) {
+            return new Errno(number, "E#" + Integer.toUnsignedString(number), "Unknown error " + number);
+        }
         if (number < 0) {
             number = -number;
         }

@@ -62,9 +62,15 @@ public record ExtAck(int error, Optional<String> message, OptionalInt offset, Op
         return decode(m, Bytes.i32(b, NLMSG_HDRLEN), NLMSG_HDRLEN + 4, 0);
     }
 
+    private static final int MAX_ERRNO = 4095;
+
     private static ExtAck decode(NlMessage m, int error, int tlvOffset, int requestSeq)
             throws DevmemProtocolException {
         byte[] b = m.bytes();
+        if (error > 0 || error < -MAX_ERRNO) {
+            // the kernel sends 0 or -errno, and errnos end at MAX_ERRNO (include/linux/err.h)
+            throw new DevmemProtocolException("netlink error code " + error + " is neither 0 nor a negative errno");
+        }
         if (!m.hasFlags(NLM_F_ACK_TLVS) || tlvOffset >= b.length) {
             return new ExtAck(error, Optional.empty(), OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty(),
                     Optional.empty(), Optional.empty(), requestSeq);

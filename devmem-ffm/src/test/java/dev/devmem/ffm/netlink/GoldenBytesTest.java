@@ -77,6 +77,18 @@ class GoldenBytesTest {
     }
 
     @Test
+    void anErrorCodeThatIsNoErrnoIsAProtocolError() throws Exception {
+        // found by the fuzzer: INT_MIN in nlmsgerr.error made Errno.of index an array at -2^31
+        for (int bad : new int[] {Integer.MIN_VALUE, -4096, 1}) {
+            byte[] b = msg(golden("getfamily-unknown"), 0).bytes().clone();
+            java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.nativeOrder()).putInt(16, bad);
+            assertThatThrownBy(() -> ExtAck.ofError(NlMessage.of(b)))
+                    .isInstanceOf(dev.devmem.api.DevmemProtocolException.class).hasMessageContaining(Integer.toString(bad));
+        }
+        assertThat(Errno.of(Integer.MIN_VALUE).name()).isEqualTo("E#2147483648");
+    }
+
+    @Test
     void dumpPartsCarryNoMultiFlagAndDoneEndsThem() throws Exception {
         GoldenHex g = golden("dev-get-dump");
         assertThat(g.messages()).hasSize(4);
