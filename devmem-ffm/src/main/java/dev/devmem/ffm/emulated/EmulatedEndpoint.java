@@ -114,6 +114,8 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     private MemorySegment patternSlab; // the synthetic pattern from stream position 0, made on first use
     private volatile boolean stalled;
     private volatile boolean closed;
+    private volatile InetSocketAddress local;
+    private volatile InetSocketAddress remote;
 
     // counters: written by the owning thread, read by anyone
     private volatile long recvCalls;
@@ -131,7 +133,14 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     private volatile long tokensReleasedCount;
     private volatile int tokensHeld;
 
-    EmulatedEndpoint(EmulatedNic nic, EmulatedQueue queue, int fd, SyntheticStream synthetic) throws DevmemException {
+    /**
+     * @param local  the socket's address if already known, else {@code null} (asked when needed)
+     * @param remote the peer's address if already known (from accept), else {@code null}
+     */
+    EmulatedEndpoint(EmulatedNic nic, EmulatedQueue queue, int fd, SyntheticStream synthetic, InetSocketAddress local,
+                     InetSocketAddress remote) throws DevmemException {
+        this.local = local;
+        this.remote = remote;
         this.nic = nic;
         this.queue = queue;
         this.fd = fd;
@@ -955,24 +964,40 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         return POLLIN;
     }
 
+    /** {@code getsockname}, cached; {@code null} if the kernel cannot say (closed); loopback:0 for a synthetic endpoint. */
     @Override
     public InetSocketAddress localAddress() {
-        return address(true);
+        InetSocketAddress a = local;
+        if (a == null) {
+            a = local = address(true);
+        }
+        return a;
     }
 
+    /**
+     * The address accept reported, else {@code getpeername}, cached; {@code null} if the kernel
+     * cannot say (reset before it was asked, closed); loopback:0 for a synthetic endpoint.
+     */
     @Override
     public InetSocketAddress remoteAddress() {
-        return address(false);
+        InetSocketAddress a = remote;
+        if (a == null) {
+            a = remote = address(false);
+        }
+        return a;
     }
 
-    private InetSocketAddress address(boolean local) {
-        if (fd < 0 || closed) {
+    private InetSocketAddress address(boolean localSide) {
+        if (fd < 0) {
             return new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
         }
+        if (closed) {
+            return null;
+        }
         try {
-            return EmulatedNic.address(fd, local);
+            return EmulatedNic.address(fd, localSide);
         } catch (SyscallException e) {
-            throw new IllegalStateException(e.getMessage(), e);
+            return null;
         }
     }
 

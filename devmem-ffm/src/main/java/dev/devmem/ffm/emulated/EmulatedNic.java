@@ -385,18 +385,30 @@ public final class EmulatedNic implements AutoCloseable {
      * steered to a queue by {@link EmulatedNicConfig#flowSteering()}. The endpoint closes the fd.
      */
     public EmulatedEndpoint attach(int fd) throws DevmemException {
+        return attachAccepted(fd, address(fd, false));
+    }
+
+    /**
+     * {@link #attach(int)} of a socket whose peer address is already known (from accept): a peer that
+     * reset before the accept has no {@code getpeername} any more, but its flow is still steered.
+     */
+    EmulatedEndpoint attachAccepted(int fd, InetSocketAddress remote) throws DevmemException {
         InetSocketAddress local = address(fd, true);
-        InetSocketAddress remote = address(fd, false);
         int q = config.flowSteering().queueFor(local, remote, queues.length);
-        return attach(fd, q);
+        return attach(fd, q, local, remote);
     }
 
     /** Takes over a connected TCP socket steered to rx queue {@code queue}. The endpoint closes the fd. */
     public EmulatedEndpoint attach(int fd, int queue) throws DevmemException {
+        return attach(fd, queue, null, null);
+    }
+
+    private EmulatedEndpoint attach(int fd, int queue, InetSocketAddress local, InetSocketAddress remote)
+            throws DevmemException {
         if (queue < 0 || queue >= queues.length) {
             throw new IllegalArgumentException("flow steered to rx queue " + queue + ", the NIC has " + queues.length);
         }
-        return new EmulatedEndpoint(this, queues[queue], fd, null);
+        return new EmulatedEndpoint(this, queues[queue], fd, null, local, remote);
     }
 
     /** A non-blocking TCP listener whose accepted sockets come in through this NIC. */
@@ -434,7 +446,7 @@ public final class EmulatedNic implements AutoCloseable {
         if (queue < 0 || queue >= queues.length) {
             throw new IllegalArgumentException("rx queue " + queue + " of " + queues.length);
         }
-        return new EmulatedEndpoint(this, queues[queue], -1, stream);
+        return new EmulatedEndpoint(this, queues[queue], -1, stream, null, null);
     }
 
     static InetSocketAddress address(int fd, boolean local) throws SyscallException {
