@@ -112,6 +112,8 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     private long streamIngested;
     private static final int PATTERN_SLAB = 64 << 10;
     private MemorySegment patternSlab; // the synthetic pattern from stream position 0, made on first use
+    /** A real socket's error met behind queued data ({@code -errno}), for the next call that copies nothing; else 0. */
+    private int pendingError;
     private volatile boolean stalled;
     private volatile boolean closed;
     private volatile InetSocketAddress local;
@@ -279,6 +281,14 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
 
         while (len > 0) {
             if (idx >= ringCount) {
+                if (pendingError != 0) {
+                    // tcp_recvmsg_locked: with nothing copied, sock_error() returns sk_err and clears it
+                    if (copied == 0) {
+                        copied = pendingError;
+                        pendingError = 0;
+                    }
+                    break;
+                }
                 int ing = ingest();
                 if (ing == INGESTED) {
                     off = 0;
@@ -301,8 +311,15 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
                     if (copied == 0) {
                         copied = -Errno.EAGAIN.number();
                     }
-                } else if (ing != EOF && copied == 0) {
-                    copied = ing; // the real socket's error, e.g. ECONNRESET
+                } else if (ing != EOF) {
+                    // The real socket's error (ECONNRESET after a reset), which its recvmsg has just
+                    // consumed. The kernel returns what this call copied and the error on the next
+                    // call (copied && sk_err: break); a later read of the real socket would say 0.
+                    if (copied == 0) {
+                        copied = ing;
+                    } else {
+                        pendingError = ing;
+                    }
                 }
                 break;
             }
