@@ -408,7 +408,7 @@ public final class EmulatedNic implements AutoCloseable {
         if (queue < 0 || queue >= queues.length) {
             throw new IllegalArgumentException("flow steered to rx queue " + queue + ", the NIC has " + queues.length);
         }
-        return new EmulatedEndpoint(this, queues[queue], fd, null, local, remote);
+        return EmulatedEndpoint.ofSocket(this, queues[queue], fd, local, remote);
     }
 
     /** A non-blocking TCP listener whose accepted sockets come in through this NIC. */
@@ -446,7 +446,7 @@ public final class EmulatedNic implements AutoCloseable {
         if (queue < 0 || queue >= queues.length) {
             throw new IllegalArgumentException("rx queue " + queue + " of " + queues.length);
         }
-        return new EmulatedEndpoint(this, queues[queue], -1, stream, null, null);
+        return EmulatedEndpoint.synthetic(this, queues[queue], stream);
     }
 
     static InetSocketAddress address(int fd, boolean local) throws SyscallException {
