@@ -11,7 +11,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
-import java.util.SplittableRandom;
 
 import static dev.devmem.ffm.sys.LinuxConstants.*;
 
@@ -55,21 +54,14 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     public static final int ETOOSMALL = 525;
     private static final int MSG_OOB = 0x1;
 
-    private static final int INGESTED = 1;
-    private static final int EOF = 0;
-    private static final int PLAIN = Integer.MIN_VALUE;
-    private static final int STALL = Integer.MIN_VALUE + 1;
+    private static final int INGESTED = NicReceive.INGESTED;
+    private static final int EOF = NicReceive.EOF;
+    private static final int PLAIN = NicReceive.PLAIN;
+    private static final int STALL = NicReceive.STALL;
 
     private final EmulatedNic nic;
     private final EmulatedQueue queue;
     private final PacketSource source;
-    private final int fragSize;
-    private final int maxSkbSize;
-    /** Rx buffers one skb takes at most: maxSkbSize in frags, capped at MAX_SKB_FRAGS. */
-    private final int skbFrags;
-    private final int headerBufferSize;
-    private final double splitFailureRate;
-    private final SplittableRandom rng;
 
     private final TokenTable tokens = new TokenTable();
     /** Buffers whose last reference this socket dropped, back to the pool once per operation. */
@@ -78,11 +70,10 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
     private final UserMsghdr user = new UserMsghdr();
     private final EndpointCounters counters;
     private final MemorySegment pollFds;
-    private final int[] taken = new int[EmulatedNicConfig.MAX_SKB_FRAGS];
+    private final NicReceive nicReceive;
 
     /** A real socket's error met behind queued data ({@code -errno}), for the next call that copies nothing; else 0. */
     private int pendingError;
-    private volatile boolean stalled;
     private volatile boolean closed;
     private volatile InetSocketAddress local;
     private volatile InetSocketAddress remote;
@@ -113,15 +104,9 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         this.source = source;
         this.local = local;
         this.remote = remote;
-        EmulatedNicConfig cfg = nic.config();
-        this.fragSize = cfg.fragSize();
-        this.maxSkbSize = cfg.maxSkbSize();
-        this.skbFrags = (int) Math.min(EmulatedNicConfig.MAX_SKB_FRAGS, (maxSkbSize + (long) fragSize - 1) / fragSize);
-        this.headerBufferSize = cfg.headerBufferSize();
-        this.splitFailureRate = cfg.headerSplitFailureRate();
-        this.rng = new SplittableRandom(cfg.seed());
-        this.skbs = new SkbQueue(headerBufferSize, returns, arena);
+        this.skbs = new SkbQueue(nic.config().headerBufferSize(), returns, arena);
         this.counters = new EndpointCounters(nic);
+        this.nicReceive = new NicReceive(nic.config(), queue, source, skbs, returns, counters);
         this.pollFds = arena.allocate(Structs.POLLFD);
         nic.endpointOpened();
     }
@@ -212,7 +197,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
                     }
                     break;
                 }
-                int ing = ingest();
+                int ing = nicReceive.ingest();
                 if (ing == INGESTED) {
                     off = 0;
                     continue;
@@ -373,82 +358,6 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         return sent > 0 ? sent : err;
     }
 
-    // ------------------------------------------------------------------------------------- ingest
-
-    /**
-     * The NIC receives one packet for this flow into a new skb at the tail of the queue. Returns
-     * {@link #INGESTED}, {@link #EOF}, {@link #PLAIN} (the queue has no dmabuf: the data is ordinary),
-     * {@link #STALL} (no free rx buffer), or a negative errno of the real socket.
-     */
-    private int ingest() {
-        EmulatedRxBinding b = queue.binding();
-        if (b == null) {
-            return PLAIN;
-        }
-        if (source.exhausted()) {
-            return EOF;
-        }
-        int n = b.take(taken, skbFrags, queue);
-        if (n < 0) {
-            return queue.binding() == null ? PLAIN : ingest(); // unbound under us: look again
-        }
-        if (n == 0) {
-            stalled = true;
-            counters.stall();
-            return STALL;
-        }
-        if (stalled) {
-            stalled = false;
-        }
-        boolean failSplit = splitFailureRate > 0 && rng.nextDouble() < splitFailureRate && skbs.hasLinearSlot();
-        int linearCap = failSplit ? Math.min(headerBufferSize, maxSkbSize) : 0;
-        int slot = failSplit ? skbs.takeLinearSlot() : -1;
-        long linearAt = slot < 0 ? 0 : skbs.linearOffset(slot);
-        long capacity = Math.min(maxSkbSize, linearCap + (long) n * fragSize);
-
-        long got = source.receive(b, taken, n, fragSize, skbs.linearSlab, linearAt, linearCap, capacity);
-        if (got <= 0) {
-            for (int i = 0; i < n; i++) {
-                returns.drop(b, taken[i]);
-            }
-            returns.flush();
-            if (slot >= 0) {
-                skbs.freeLinearSlot(slot);
-            }
-            return got == 0 ? EOF : (int) got;
-        }
-        EmulatedSkb skb = skbs.newSkb();
-        skb.binding = b;
-        skb.linearSlot = slot;
-        skb.headLen = (int) Math.min(got, linearCap);
-        long rest = got - skb.headLen;
-        int frags = 0;
-        for (int i = 0; i < n; i++) {
-            if (rest > 0) {
-                int l = (int) Math.min(fragSize, rest);
-                skb.frag[frags] = taken[i];
-                skb.fragLen[frags] = l;
-                frags++;
-                rest -= l;
-            } else {
-                returns.drop(b, taken[i]); // not filled: straight back to the pool
-            }
-        }
-        returns.flush();
-        skb.nrFrags = frags;
-        skb.len = got;
-        skb.consumed = 0;
-        if (frags == 0) {
-            skb.binding = null; // only linear bytes: a readable skb
-        }
-        if (failSplit) {
-            counters.splitFailure();
-        }
-        counters.skbBuilt();
-        skbs.append(skb);
-        return INGESTED;
-    }
-
     // --------------------------------------------------------------------------------- sockopts
 
     /**
@@ -541,7 +450,7 @@ public final class EmulatedEndpoint implements SocketEndpoint, PollSource {
         if (closed) {
             return -1;
         }
-        return stalled ? queue.eventFd : source.pollFd();
+        return nicReceive.stalled() ? queue.eventFd : source.pollFd();
     }
 
     @Override

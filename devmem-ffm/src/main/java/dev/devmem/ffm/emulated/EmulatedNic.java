@@ -8,6 +8,7 @@ import dev.devmem.api.NetlinkException;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.SyscallException;
 import dev.devmem.api.TxBindingSpec;
+import dev.devmem.ffm.dmabuf.HostMemfd;
 import dev.devmem.ffm.sys.SockAddr;
 import dev.devmem.ffm.sys.Structs;
 import dev.devmem.ffm.sys.Syscalls;
@@ -318,18 +319,9 @@ public final class EmulatedNic implements AutoCloseable {
         }
     }
 
+    /** The emulated NIC's device memory: host memory in the form udmabuf takes (one allocator for both). */
     private static int createMemfd(long size) throws SyscallException {
-        int fd = Syscalls.check(Syscalls.memfdCreate("devmem-emulated-dmabuf", MFD_CLOEXEC | MFD_ALLOW_SEALING),
-                "memfd_create");
-        int r = Syscalls.ftruncate(fd, size);
-        if (r == 0) {
-            r = Syscalls.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK); // as udmabuf requires
-        }
-        if (r < 0) {
-            Syscalls.closeQuietly(fd);
-            throw new SyscallException("ftruncate/seal memfd of " + size + " bytes", Errno.of(-r));
-        }
-        return fd;
+        return HostMemfd.create("devmem-emulated-dmabuf", size);
     }
 
     synchronized void detach(EmulatedRxBinding binding, EmulatedQueue[] qs) {
