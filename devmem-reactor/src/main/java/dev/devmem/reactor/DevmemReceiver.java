@@ -44,6 +44,8 @@ public final class DevmemReceiver {
 
     /** The defaults, in one place. */
     public static final class Defaults {
+        /** The meters' {@code name} tag when neither a name nor an interface is set. */
+        public static final String NAME = "default";
         /** Frag size used to derive the token budget from the dmabuf size: a page, the largest devmem frag. */
         public static final int FRAG_SIZE = 4096;
         /** At most this many frags per recvmsg. */
@@ -65,6 +67,7 @@ public final class DevmemReceiver {
     }
 
     private final DevmemBackend backend;
+    private final String name;
     private final String interfaceName;
     private final List<Integer> rxQueues;
     private final DmabufSource dmabuf;
@@ -82,6 +85,7 @@ public final class DevmemReceiver {
 
     private DevmemReceiver(Builder b) {
         backend = b.backend;
+        name = b.name;
         interfaceName = b.interfaceName;
         rxQueues = b.rxQueues;
         dmabuf = b.dmabuf;
@@ -106,6 +110,16 @@ public final class DevmemReceiver {
     }
 
     // ------------------------------------------------------------------ options
+
+    /**
+     * The value of the {@code name} tag on every meter this receiver records, so several in one registry
+     * are told apart. Low cardinality: a fixed name per configured receiver, never per connection or
+     * address. Default: the {@linkplain #interfaceName interface name}, or {@code "default"} when none is set.
+     */
+    public DevmemReceiver name(String name) {
+        Args.notBlank("name", name);
+        return with(b -> b.name = name);
+    }
 
     /** The netdev to bind rx queues of; with {@link #dmabuf} and {@link #rxQueues}, subscribing binds. */
     public DevmemReceiver interfaceName(String interfaceName) {
@@ -239,6 +253,11 @@ public final class DevmemReceiver {
 
     public DevmemBackend backend() {
         return backend;
+    }
+
+    /** The meters' {@code name} tag: the one set, else the interface name, else {@code "default"}. */
+    public String name() {
+        return name != null ? name : interfaceName != null ? interfaceName : Defaults.NAME;
     }
 
     public String interfaceName() {
@@ -403,7 +422,8 @@ public final class DevmemReceiver {
 
     @Override
     public String toString() {
-        return "DevmemReceiver{backend=" + backend.name() + ", interface=" + interfaceName + ", queues=" + rxQueues
+        return "DevmemReceiver{name=" + name() + ", backend=" + backend.name() + ", interface=" + interfaceName
+                + ", queues=" + rxQueues
                 + ", dmabuf=" + dmabuf + ", fragSize=" + fragSize + ", tokenBudget="
                 + (tokenBudget == 0 ? "derived" : tokenBudget) + ", batchSize=" + batchSize + ", ioThreads="
                 + ioThreads + ", releaseFlushDelay=" + releaseFlushDelay + ", closeGracePeriod=" + closeGracePeriod
@@ -412,6 +432,7 @@ public final class DevmemReceiver {
 
     private static final class Builder {
         DevmemBackend backend;
+        String name;
         String interfaceName;
         List<Integer> rxQueues = List.of();
         DmabufSource dmabuf;
@@ -432,6 +453,7 @@ public final class DevmemReceiver {
 
         Builder(DevmemReceiver r) {
             backend = r.backend;
+            name = r.name;
             interfaceName = r.interfaceName;
             rxQueues = r.rxQueues;
             dmabuf = r.dmabuf;

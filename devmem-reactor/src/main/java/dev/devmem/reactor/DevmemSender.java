@@ -58,6 +58,8 @@ public final class DevmemSender {
 
     /** The defaults, in one place. */
     public static final class Defaults {
+        /** The meters' {@code name} tag when neither a name nor an interface is set. */
+        public static final String NAME = "default";
         /** Bytes sent and not yet completed, at most. */
         public static final long MAX_IN_FLIGHT_BYTES = 16L << 20;
         public static final int IO_THREADS = 1;
@@ -69,6 +71,7 @@ public final class DevmemSender {
     }
 
     private final DevmemBackend backend;
+    private final String name;
     private final String interfaceName;
     private final DmabufSource dmabuf;
     private final boolean copyFallback;
@@ -81,6 +84,7 @@ public final class DevmemSender {
 
     private DevmemSender(Builder b) {
         backend = b.backend;
+        name = b.name;
         interfaceName = b.interfaceName;
         dmabuf = b.dmabuf;
         copyFallback = b.copyFallback;
@@ -100,6 +104,16 @@ public final class DevmemSender {
     }
 
     // ------------------------------------------------------------------ options
+
+    /**
+     * The value of the {@code name} tag on every meter this sender records, so several in one registry
+     * are told apart. Low cardinality: a fixed name per configured sender, never per connection or
+     * address. Default: the {@linkplain #interfaceName interface name}, or {@code "default"} when none is set.
+     */
+    public DevmemSender name(String name) {
+        Args.notBlank("name", name);
+        return with(b -> b.name = name);
+    }
 
     /** The netdev the flows leave through: the TX binding's device, and the socket's (SO_BINDTODEVICE). */
     public DevmemSender interfaceName(String interfaceName) {
@@ -173,6 +187,11 @@ public final class DevmemSender {
 
     public DevmemBackend backend() {
         return backend;
+    }
+
+    /** The meters' {@code name} tag: the one set, else the interface name, else {@code "default"}. */
+    public String name() {
+        return name != null ? name : interfaceName != null ? interfaceName : Defaults.NAME;
     }
 
     public String interfaceName() {
@@ -252,13 +271,15 @@ public final class DevmemSender {
 
     @Override
     public String toString() {
-        return "DevmemSender{backend=" + backend.name() + ", interface=" + interfaceName + ", dmabuf=" + dmabuf
+        return "DevmemSender{name=" + name() + ", backend=" + backend.name() + ", interface=" + interfaceName
+                + ", dmabuf=" + dmabuf
                 + ", copyFallback=" + copyFallback + ", maxInFlightBytes=" + maxInFlightBytes + ", ioThreads="
                 + ioThreads + ", closeGracePeriod=" + closeGracePeriod + ", metrics=" + (meterRegistry != null) + '}';
     }
 
     private static final class Builder {
         DevmemBackend backend;
+        String name;
         String interfaceName;
         DmabufSource dmabuf;
         boolean copyFallback;
@@ -274,6 +295,7 @@ public final class DevmemSender {
 
         Builder(DevmemSender s) {
             backend = s.backend;
+            name = s.name;
             interfaceName = s.interfaceName;
             dmabuf = s.dmabuf;
             copyFallback = s.copyFallback;

@@ -102,7 +102,7 @@ final class Scope {
 
     private Scope(DevmemReceiver config) {
         this.config = config;
-        this.metrics = Metrics.of(config.meterRegistry());
+        this.metrics = Metrics.of(config.meterRegistry(), config.name());
         this.timer = config.timer() != null ? config.timer() : Schedulers.parallel();
         this.batchSize = config.batchSize();
     }

@@ -44,7 +44,7 @@ final class TxSession {
 
     private TxSession(DevmemSender config) {
         this.config = config;
-        this.metrics = TxMetrics.of(config.meterRegistry());
+        this.metrics = TxMetrics.of(config.meterRegistry(), config.name());
         this.timer = config.timer() != null ? config.timer() : Schedulers.parallel();
     }
 

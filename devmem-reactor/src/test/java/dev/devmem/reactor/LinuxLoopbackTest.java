@@ -68,11 +68,11 @@ class LinuxLoopbackTest {
         } finally {
             validators.dispose();
         }
-        assertThat(meters.counter("devmem.received.bytes", "kind", "host").count()).isEqualTo((double) total);
+        assertThat(meters.get("devmem.received.bytes").tags("kind", "host").counter().count()).isEqualTo((double) total);
         Await.until("connection closed", () -> meters.get("devmem.connections.active").gauge().value() == 0);
-        assertThat(meters.counter("devmem.reclaimed.frags").count()).isZero();
-        assertThat(meters.counter("devmem.returned.frags").count())
-                .isEqualTo(meters.counter("devmem.received.frags", "kind", "host").count());
+        assertThat(meters.get("devmem.reclaimed.frags").counter().count()).isZero();
+        assertThat(meters.get("devmem.returned.frags").counter().count())
+                .isEqualTo(meters.get("devmem.received.frags").tags("kind", "host").counter().count());
         assertThat(meters.get("devmem.tokens.outstanding").gauge().value()).isZero();
     }
 
