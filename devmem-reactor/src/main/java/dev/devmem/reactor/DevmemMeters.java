@@ -75,8 +75,8 @@ public enum DevmemMeters implements MeterDocumentation {
 
     /**
      * Tokens freed per DONTNEED call. Sampled at each flush the I/O loop makes: calls a socket made by
-     * itself (a full kernel batch) since the previous flush are recorded with their mean, so count
-     * and total are exact while the shape of the distribution is approximate.
+     * itself (a full kernel batch) since the previous flush are recorded as whole tokens spread
+     * evenly over them, so count and total are exact while the shape of the distribution is approximate.
      */
     DONTNEED_TOKENS {
         @Override public String getName() { return "devmem.dontneed.tokens"; }

@@ -128,9 +128,12 @@ final class Metrics {
             return;
         }
         dontneedCalls.increment(calls);
-        double mean = (double) tokens / calls;
+        // whole tokens per call, spread as evenly as the total allows: the recorded sum is the total
+        // exactly (a floating-point mean summed back drifts off the integer)
+        long each = tokens / calls;
+        long extra = tokens % calls;
         for (long i = 0; i < calls; i++) {
-            dontneedTokens.record(mean);
+            dontneedTokens.record(i < extra ? each + 1 : each);
         }
     }
 

@@ -5,7 +5,7 @@ import dev.devmem.api.Errno;
 import dev.devmem.api.FragKind;
 import dev.devmem.api.NetlinkException;
 import dev.devmem.ffm.DevmemBackends;
-import dev.devmem.ffm.linux.LinuxBackend;
+import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.sys.Syscalls;
 import dev.devmem.ffm.testing.NetcatPattern;
@@ -39,7 +39,7 @@ class LinuxLoopbackTest {
 
     @Test
     void streamOverTheKernelWithAsynchronousReleaseEveryByteValidated() throws Exception {
-        LinuxBackend linux = DevmemBackends.linux();
+        DevmemBackend linux = DevmemBackends.linux();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         DevmemReceiver r = DevmemReceiver.create(linux).meterRegistry(meters);
         InetSocketAddress addr = Peer.freeLoopbackAddress();

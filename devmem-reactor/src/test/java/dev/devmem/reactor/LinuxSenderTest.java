@@ -8,7 +8,7 @@ import dev.devmem.api.SyscallException;
 import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.ffm.DevmemBackends;
-import dev.devmem.ffm.linux.LinuxBackend;
+import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.sys.Syscalls;
 import dev.devmem.ffm.testing.NetcatPattern;
@@ -54,7 +54,7 @@ class LinuxSenderTest {
 
     @Test
     void strictlyTheSubscriberGetsTheKernelsRefusal() throws Exception {
-        LinuxBackend linux = DevmemBackends.linux();
+        DevmemBackend linux = DevmemBackends.linux();
         int fd = memfd(1 << 20);
         try {
             StepVerifier.create(DevmemSender.create(linux).interfaceName("lo").dmabuf(DmabufSource.ofFd(fd, 1 << 20))
@@ -74,7 +74,7 @@ class LinuxSenderTest {
 
     @Test
     void theCopyFallbackRunsOnRealKernelCompletions() throws Exception {
-        LinuxBackend linux = DevmemBackends.linux();
+        DevmemBackend linux = DevmemBackends.linux();
         long total = 128L << 20;
         int slice = 1 << 20;
         long fdsBefore = openFds();

@@ -12,7 +12,7 @@ import dev.devmem.ffm.emulated.EmulatedNic;
 import dev.devmem.ffm.emulated.EmulatedNicConfig;
 import dev.devmem.ffm.rx.DevmemSocketImpl;
 import dev.devmem.ffm.rx.DmabufViews;
-import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.testing.NetcatPattern;
 import dev.devmem.ffm.testing.TxWire;

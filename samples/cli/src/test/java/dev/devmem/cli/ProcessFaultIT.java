@@ -107,7 +107,8 @@ class ProcessFaultIT {
             if (!Files.exists(p)) {
                 continue;
             }
-            for (String line : Files.readAllLines(p).subList(1, Files.readAllLines(p).size())) {
+            List<String> lines = Files.readAllLines(p); // one read: the table changes between reads
+            for (String line : lines.subList(1, lines.size())) {
                 String[] f = line.trim().split("\\s+");
                 int localPort = Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16);
                 if (localPort == port && Integer.parseInt(f[3], 16) == state) {
