@@ -1,10 +1,13 @@
 package dev.devmem.reactor;
 
-import dev.devmem.api.DevmemException;
 import dev.devmem.api.DmabufSource;
+import dev.devmem.api.Errno;
 import dev.devmem.api.FragKind;
+import dev.devmem.api.NetlinkException;
 import dev.devmem.ffm.DevmemBackends;
 import dev.devmem.api.spi.DevmemBackend;
+import dev.devmem.ffm.sys.LinuxConstants;
+import dev.devmem.ffm.sys.Syscalls;
 import dev.devmem.ffm.testing.NetcatPattern;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -96,19 +99,37 @@ class LinuxLoopbackTest {
         peer.close();
     }
 
+    /**
+     * A memfd handed over as the dmabuf ({@code DmabufSource.ofFd}) needs no exporter, so the bind
+     * reaches the kernel through a netlink socket of its own, and the kernel refuses lo
+     * (EOPNOTSUPP: no queue API): the refusal proves the socket existed, and the check afterwards
+     * proves it was closed. (With a udmabuf the bind failed on this host before any netlink socket
+     * was opened, and the leak check could not fail.)
+     */
     @Test
     void bindingOnLoopbackFailsTypedAndLeavesNoNetlinkSocketOpen() throws Exception {
-        Set<String> before = netlinkSockets();
-        DevmemReceiver r = DevmemReceiver.create(DevmemBackends.linux())
-                .interfaceName("lo").rxQueues(0).dmabuf(DmabufSource.udmabuf(1 << 20));
-        StepVerifier.create(r.receiveOne(Peer.freeLoopbackAddress()))
-                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(DevmemException.class))
-                .verify(Await.TIMEOUT);
-        Await.until("no netlink socket left open by the failed bind", () -> {
-            Set<String> now = netlinkSockets();
-            now.removeAll(before);
-            return now.isEmpty();
-        });
+        int memfd = Syscalls.check(Syscalls.memfdCreate("devmem-test-dmabuf", LinuxConstants.MFD_CLOEXEC), "memfd_create");
+        try {
+            Syscalls.check(Syscalls.ftruncate(memfd, 1 << 20), "ftruncate");
+            Set<String> before = netlinkSockets();
+            DevmemReceiver r = DevmemReceiver.create(DevmemBackends.linux())
+                    .interfaceName("lo").rxQueues(0).dmabuf(DmabufSource.ofFd(memfd, 1 << 20));
+            StepVerifier.create(r.receiveOne(Peer.freeLoopbackAddress()))
+                    .expectErrorSatisfies(e -> {
+                        assertThat(e).isInstanceOf(NetlinkException.class);
+                        assertThat(((NetlinkException) e).errno()).as("the kernel's answer for lo")
+                                .isEqualTo(Errno.EOPNOTSUPP);
+                    })
+                    .verify(Await.TIMEOUT);
+            Await.until("no netlink socket left open by the failed bind", () -> {
+                Set<String> now = netlinkSockets();
+                now.removeAll(before);
+                return now.isEmpty();
+            }, () -> "open: " + netlinkSockets());
+            assertThat(Syscalls.fcntl(memfd, LinuxConstants.F_GETFL, 0)).as("the caller's memfd stays open").isNotNegative();
+        } finally {
+            Syscalls.close(memfd);
+        }
     }
 
     /** The inodes of this process's open netlink sockets. */

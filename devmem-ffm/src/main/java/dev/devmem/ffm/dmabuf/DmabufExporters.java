@@ -55,13 +55,10 @@ public final class DmabufExporters {
                     "udmabuf is not available: " + UDMABUF_DEVICE + " does not exist (load the module: modprobe udmabuf; "
                             + "it needs CONFIG_UDMABUF)");
         }
-        int memfd = Syscalls.check(Syscalls.memfdCreate("devmem-udmabuf", MFD_CLOEXEC | MFD_ALLOW_SEALING),
-                "memfd_create");
+        int memfd = HostMemfd.create("devmem-udmabuf", bytes);
         int dev = -1;
         int dmabuf = -1;
         try {
-            Syscalls.check(Syscalls.ftruncate(memfd, bytes), "ftruncate(memfd, " + bytes + ")");
-            Syscalls.check(Syscalls.fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK), "fcntl(F_ADD_SEALS, F_SEAL_SHRINK)");
             dev = Syscalls.open(UDMABUF_DEVICE.toString(), O_RDWR | O_CLOEXEC);
             if (dev < 0) {
                 throw new SyscallException("open(" + UDMABUF_DEVICE + ")", Errno.of(-dev),

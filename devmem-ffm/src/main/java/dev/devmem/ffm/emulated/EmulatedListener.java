@@ -60,15 +60,25 @@ public final class EmulatedListener implements PollSource, AutoCloseable {
     /** Accepts one pending connection, or returns {@code null} when none is pending. */
     public EmulatedEndpoint accept() throws DevmemException {
         int c;
-        do {
-            c = Syscalls.accept4(fd, MemorySegment.NULL, MemorySegment.NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        } while (c == -Errno.EINTR.number() || c == -Errno.ECONNABORTED.number());
-        if (c == -Errno.EAGAIN.number()) {
-            return null;
+        InetSocketAddress peer;
+        // The peer's address comes with the accept, as for the kernel's listener: a peer that reset
+        // while queued in the backlog is still accepted (its first recvmsg says ECONNRESET), but
+        // getpeername on it would fail with ENOTCONN.
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment addr = arena.allocate(Structs.SOCKADDR_STORAGE_SIZE, 8);
+            MemorySegment len = arena.allocate(ValueLayout.JAVA_INT);
+            do {
+                len.set(ValueLayout.JAVA_INT, 0, Structs.SOCKADDR_STORAGE_SIZE);
+                c = Syscalls.accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            } while (c == -Errno.EINTR.number() || c == -Errno.ECONNABORTED.number());
+            if (c == -Errno.EAGAIN.number()) {
+                return null;
+            }
+            Syscalls.check(c, "accept4 on " + SockAddr.describe(local));
+            peer = SockAddr.read(addr);
         }
-        Syscalls.check(c, "accept4");
         try {
-            return nic.attach(c);
+            return nic.attachAccepted(c, peer);
         } catch (DevmemException | RuntimeException e) {
             Syscalls.closeQuietly(c);
             throw e;

@@ -8,6 +8,7 @@ import dev.devmem.api.NetlinkException;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.SyscallException;
 import dev.devmem.api.TxBindingSpec;
+import dev.devmem.ffm.dmabuf.HostMemfd;
 import dev.devmem.ffm.sys.SockAddr;
 import dev.devmem.ffm.sys.Structs;
 import dev.devmem.ffm.sys.Syscalls;
@@ -45,7 +46,6 @@ public final class EmulatedNic implements AutoCloseable {
 
     /** The kernel's extack text for bind-tx on a driver without netmem TX (net/core/netdev-genl.c). */
     public static final String NO_NETMEM_TX_MESSAGE = "Driver does not support netmem TX";
-    private static final long PAGE = 4096;
 
     /** The kernel's extack text when a queue already has a memory provider (net/core/netdev_rx_queue.c). */
     public static final String QUEUE_BUSY_MESSAGE = "designated queue already memory provider bound";
@@ -115,10 +115,7 @@ public final class EmulatedNic implements AutoCloseable {
      */
     public EmulatedRxBinding bindRx(RxBindingSpec spec) throws DevmemException {
         Objects.requireNonNull(spec, "spec");
-        if (!spec.interfaceName().equals(config.interfaceName())) {
-            throw new NetlinkException("netdev bind-rx", Errno.ENODEV, null, null, null, null,
-                    "the emulated NIC is " + config.interfaceName() + ", there is no " + spec.interfaceName());
-        }
+        requireInterface(spec.interfaceName(), "netdev bind-rx");
         return bindRx(spec.rxQueues(), spec.dmabuf());
     }
 
@@ -128,12 +125,7 @@ public final class EmulatedNic implements AutoCloseable {
         if (rxQueues.isEmpty()) {
             throw new NetlinkException("netdev bind-rx", Errno.EINVAL, null, null, "dmabuf.queues", null, null);
         }
-        synchronized (this) {
-            if (closed) {
-                throw new NetlinkException("netdev bind-rx", Errno.ENODEV, null, null, null, null,
-                        "the emulated NIC " + config.interfaceName() + " is gone");
-            }
-        }
+        requirePresent("netdev bind-rx");
         // The kernel validates every queue nest before it looks at the dmabuf; duplicates merge.
         LinkedHashSet<Integer> unique = new LinkedHashSet<>();
         for (Integer q : rxQueues) {
@@ -149,52 +141,22 @@ public final class EmulatedNic implements AutoCloseable {
             qs[i] = queues[ids.get(i)];
         }
 
-        int fd;
-        boolean ownsFd;
-        long size = dmabuf.size();
-        switch (dmabuf) {
-            case DmabufSource.Emulated e -> {
-                fd = createMemfd(size);
-                ownsFd = true;
-            }
-            case DmabufSource.Udmabuf u -> { // udmabuf is a sealed memfd: the same thing
-                fd = createMemfd(size);
-                ownsFd = true;
-            }
-            case DmabufSource.Fd f -> {
-                fd = f.fd();
-                ownsFd = false;
-            }
-            default -> throw new DevmemUnsupportedException("emulated bind-rx of " + dmabuf, null,
-                    "the emulated NIC receives into host memory only (emulated, udmabuf or a memfd fd), not " + dmabuf);
-        }
-        if (size < config.fragSize()) {
-            if (ownsFd) {
-                Syscalls.closeQuietly(fd);
-            }
-            throw new NetlinkException("netdev bind-rx", Errno.EINVAL, null, null, null, null,
-                    "dmabuf of " + size + " bytes holds no rx buffer of " + config.fragSize() + " bytes");
-        }
-        Arena arena = Arena.ofShared();
-        MemorySegment memory;
+        EmulatedDmabuf memory;
         try {
-            MemorySegment raw = Syscalls.mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            memory = raw.reinterpret(size, arena, seg -> Syscalls.munmap(seg, size));
-        } catch (SyscallException e) {
-            releaseMemory(arena, fd, ownsFd);
+            memory = EmulatedDmabuf.open(dmabuf, false, config.fragSize(), "netdev bind-rx", "receives into");
+        } catch (EmulatedDmabuf.MapFailure e) {
             throw new NetlinkException("netdev bind-rx", Errno.EINVAL, "Failed to map dmabuf attachment", null,
-                    null, null, "fd " + fd + " cannot be mapped: " + e.errno());
+                    null, null, e.describe());
         }
 
         // net_devmem_bind_dmabuf allocates the id first; a queue that refuses undoes the whole binding.
         int id = BindingIds.allocate();
-        EmulatedRxBinding binding = new EmulatedRxBinding(this, id, ids, qs, size, config.fragSize(), fd, ownsFd,
-                arena, memory);
+        EmulatedRxBinding binding = new EmulatedRxBinding(this, id, ids, qs, config.fragSize(), memory);
         synchronized (this) {
             for (EmulatedQueue q : qs) {
                 if (q.binding() != null) {
                     BindingIds.free(id);
-                    releaseMemory(arena, fd, ownsFd);
+                    memory.release();
                     throw new NetlinkException("netdev bind-rx", Errno.EEXIST, QUEUE_BUSY_MESSAGE, null, null, null,
                             "rx queue " + q.id + " is bound to dmabuf " + Integer.toUnsignedString(q.binding().id()));
                 }
@@ -219,16 +181,8 @@ public final class EmulatedNic implements AutoCloseable {
      */
     public EmulatedTxBinding bindTx(TxBindingSpec spec) throws DevmemException {
         Objects.requireNonNull(spec, "spec");
-        if (!spec.interfaceName().equals(config.interfaceName())) {
-            throw new NetlinkException("netdev bind-tx", Errno.ENODEV, null, null, null, null,
-                    "the emulated NIC is " + config.interfaceName() + ", there is no " + spec.interfaceName());
-        }
-        synchronized (this) {
-            if (closed) {
-                throw new NetlinkException("netdev bind-tx", Errno.ENODEV, null, null, null, null,
-                        "the emulated NIC " + config.interfaceName() + " is gone");
-            }
-        }
+        requireInterface(spec.interfaceName(), "netdev bind-tx");
+        requirePresent("netdev bind-tx");
         NetlinkException refusal = null;
         if (!config.netmemTx()) {
             refusal = new NetlinkException("netdev bind-tx", Errno.EOPNOTSUPP, NO_NETMEM_TX_MESSAGE, null, null, null,
@@ -238,48 +192,22 @@ public final class EmulatedNic implements AutoCloseable {
                 throw refusal;
             }
         }
-        DmabufSource dmabuf = spec.dmabuf();
-        int fd;
-        boolean ownsFd;
-        long size;
-        switch (dmabuf) {
-            case DmabufSource.Emulated e -> {
-                size = (e.size() + PAGE - 1) & -PAGE;
-                fd = createMemfd(size);
-                ownsFd = true;
-            }
-            case DmabufSource.Udmabuf u -> {
-                size = (u.size() + PAGE - 1) & -PAGE;
-                fd = createMemfd(size);
-                ownsFd = true;
-            }
-            case DmabufSource.Fd f -> {
-                size = f.size();
-                fd = f.fd();
-                ownsFd = false;
-            }
-            default -> throw new DevmemUnsupportedException("emulated bind-tx of " + dmabuf, null,
-                    "the emulated NIC sends from host memory only (emulated, udmabuf or a memfd fd), not " + dmabuf);
-        }
-        Arena arena = Arena.ofShared();
-        MemorySegment memory;
+        EmulatedDmabuf memory;
         try {
-            MemorySegment raw = Syscalls.mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            memory = raw.reinterpret(size, arena, seg -> Syscalls.munmap(seg, size));
-        } catch (SyscallException e) {
-            releaseMemory(arena, fd, ownsFd);
+            memory = EmulatedDmabuf.open(spec.dmabuf(), true, 0, "netdev bind-tx", "sends from");
+        } catch (EmulatedDmabuf.MapFailure e) {
             if (refusal != null) {
                 DevmemUnsupportedException u = new DevmemUnsupportedException("devmem TX copy fallback", null,
-                        refusal.getMessage() + "; the copy fallback needs a host-mappable dmabuf, and fd " + fd
-                                + " cannot be mapped: " + e.errno(), refusal);
-                u.addSuppressed(e);
+                        refusal.getMessage() + "; the copy fallback needs a host-mappable dmabuf, and "
+                                + e.describe(), refusal);
+                u.addSuppressed(e.cause);
                 throw u;
             }
             throw new NetlinkException("netdev bind-tx", Errno.EINVAL, "Failed to map dmabuf attachment", null,
-                    null, null, "fd " + fd + " cannot be mapped: " + e.errno());
+                    null, null, e.describe());
         }
         int id = refusal == null ? BindingIds.allocate() : 0;
-        EmulatedTxBinding binding = new EmulatedTxBinding(this, id, size, fd, ownsFd, arena, memory, refusal);
+        EmulatedTxBinding binding = new EmulatedTxBinding(this, id, memory, refusal);
         synchronized (this) {
             txBindings.add(binding);
         }
@@ -290,46 +218,25 @@ public final class EmulatedNic implements AutoCloseable {
         txBindings.remove(binding);
     }
 
+    /** ENODEV as the kernel's bind answers a name that is not this device. */
+    private void requireInterface(String name, String operation) throws NetlinkException {
+        if (!name.equals(config.interfaceName())) {
+            throw new NetlinkException(operation, Errno.ENODEV, null, null, null, null,
+                    "the emulated NIC is " + config.interfaceName() + ", there is no " + name);
+        }
+    }
+
+    /** ENODEV once the NIC is gone. */
+    private synchronized void requirePresent(String operation) throws NetlinkException {
+        if (closed) {
+            throw new NetlinkException(operation, Errno.ENODEV, null, null, null, null,
+                    "the emulated NIC " + config.interfaceName() + " is gone");
+        }
+    }
+
     /** The TX bindings not yet closed. */
     public synchronized List<EmulatedTxBinding> txBindings() {
         return List.copyOf(txBindings);
-    }
-
-    /**
-     * Frees a binding's dmabuf: closes the arena, which unmaps it and invalidates every view, then the
-     * memfd when the binding made it. The arena refuses to close while another thread is inside one
-     * access to a view; nothing holds a buffer any more, so that access is the last and short, and
-     * the close is retried rather than the memory leaked.
-     */
-    static void releaseMemory(Arena arena, int fd, boolean ownsFd) {
-        for (int attempt = 0; ; attempt++) {
-            try {
-                arena.close();
-                break;
-            } catch (IllegalStateException busy) {
-                if (attempt > 10_000) {
-                    throw busy;
-                }
-                Thread.onSpinWait();
-            }
-        }
-        if (ownsFd) {
-            Syscalls.closeQuietly(fd);
-        }
-    }
-
-    private static int createMemfd(long size) throws SyscallException {
-        int fd = Syscalls.check(Syscalls.memfdCreate("devmem-emulated-dmabuf", MFD_CLOEXEC | MFD_ALLOW_SEALING),
-                "memfd_create");
-        int r = Syscalls.ftruncate(fd, size);
-        if (r == 0) {
-            r = Syscalls.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK); // as udmabuf requires
-        }
-        if (r < 0) {
-            Syscalls.closeQuietly(fd);
-            throw new SyscallException("ftruncate/seal memfd of " + size + " bytes", Errno.of(-r));
-        }
-        return fd;
     }
 
     synchronized void detach(EmulatedRxBinding binding, EmulatedQueue[] qs) {
@@ -385,18 +292,30 @@ public final class EmulatedNic implements AutoCloseable {
      * steered to a queue by {@link EmulatedNicConfig#flowSteering()}. The endpoint closes the fd.
      */
     public EmulatedEndpoint attach(int fd) throws DevmemException {
+        return attachAccepted(fd, address(fd, false));
+    }
+
+    /**
+     * {@link #attach(int)} of a socket whose peer address is already known (from accept): a peer that
+     * reset before the accept has no {@code getpeername} any more, but its flow is still steered.
+     */
+    EmulatedEndpoint attachAccepted(int fd, InetSocketAddress remote) throws DevmemException {
         InetSocketAddress local = address(fd, true);
-        InetSocketAddress remote = address(fd, false);
         int q = config.flowSteering().queueFor(local, remote, queues.length);
-        return attach(fd, q);
+        return attach(fd, q, local, remote);
     }
 
     /** Takes over a connected TCP socket steered to rx queue {@code queue}. The endpoint closes the fd. */
     public EmulatedEndpoint attach(int fd, int queue) throws DevmemException {
+        return attach(fd, queue, null, null);
+    }
+
+    private EmulatedEndpoint attach(int fd, int queue, InetSocketAddress local, InetSocketAddress remote)
+            throws DevmemException {
         if (queue < 0 || queue >= queues.length) {
             throw new IllegalArgumentException("flow steered to rx queue " + queue + ", the NIC has " + queues.length);
         }
-        return new EmulatedEndpoint(this, queues[queue], fd, null);
+        return EmulatedEndpoint.ofSocket(this, queues[queue], fd, local, remote);
     }
 
     /** A non-blocking TCP listener whose accepted sockets come in through this NIC. */
@@ -434,7 +353,7 @@ public final class EmulatedNic implements AutoCloseable {
         if (queue < 0 || queue >= queues.length) {
             throw new IllegalArgumentException("rx queue " + queue + " of " + queues.length);
         }
-        return new EmulatedEndpoint(this, queues[queue], -1, stream);
+        return EmulatedEndpoint.synthetic(this, queues[queue], stream);
     }
 
     static InetSocketAddress address(int fd, boolean local) throws SyscallException {

@@ -2,7 +2,6 @@ package dev.devmem.ffm.emulated;
 
 import dev.devmem.api.spi.RxBinding;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Optional;
@@ -38,17 +37,11 @@ import java.util.Optional;
  * reached zero (a whole DONTNEED, an eaten skb) into one {@code recycle}, so the lock is taken once
  * per batch, not once per frag.
  */
-public final class EmulatedRxBinding implements RxBinding {
-    private final EmulatedNic nic;
-    private final int id;
+public final class EmulatedRxBinding extends EmulatedBinding implements RxBinding {
     private final List<Integer> queues;
     private final EmulatedQueue[] queueObjects;
-    private final long size;
     private final int fragSize;
     private final int bufferCount;
-    private final int fd;
-    private final boolean ownsFd;
-    private final Arena arena;
     private final MemorySegment memory;
     private final MemorySegment readOnlyView;
 
@@ -58,24 +51,18 @@ public final class EmulatedRxBinding implements RxBinding {
     private final int[] freeStack;
     private int freeCount;
     private int held;
-    private boolean open = true;
     private boolean waiters;
     private boolean memoryReleased;
     private long stalls;
 
-    EmulatedRxBinding(EmulatedNic nic, int id, List<Integer> queues, EmulatedQueue[] queueObjects, long size,
-                      int fragSize, int fd, boolean ownsFd, Arena arena, MemorySegment memory) {
-        this.nic = nic;
-        this.id = id;
+    EmulatedRxBinding(EmulatedNic nic, int id, List<Integer> queues, EmulatedQueue[] queueObjects, int fragSize,
+                      EmulatedDmabuf dmabuf) {
+        super(nic, id, dmabuf);
         this.queues = List.copyOf(queues);
         this.queueObjects = queueObjects;
-        this.size = size;
         this.fragSize = fragSize;
-        this.bufferCount = (int) Math.min(Integer.MAX_VALUE - 8, size / fragSize);
-        this.fd = fd;
-        this.ownsFd = ownsFd;
-        this.arena = arena;
-        this.memory = memory;
+        this.bufferCount = (int) Math.min(Integer.MAX_VALUE - 8, dmabuf.size / fragSize);
+        this.memory = dmabuf.memory;
         this.readOnlyView = memory.asReadOnly();
         this.refs = new int[bufferCount];
         this.freeStack = new int[bufferCount];
@@ -87,39 +74,14 @@ public final class EmulatedRxBinding implements RxBinding {
     }
 
     @Override
-    public int id() {
-        return id;
-    }
-
-    @Override
-    public String interfaceName() {
-        return nic.config().interfaceName();
-    }
-
-    @Override
-    public int ifindex() {
-        return nic.ifindex();
-    }
-
-    @Override
     public List<Integer> rxQueues() {
         return queues;
-    }
-
-    @Override
-    public long dmabufSize() {
-        return size;
     }
 
     /** The dmabuf's bytes, read-only: what "device memory" received. Invalid once {@link #isMemoryReleased()}. */
     @Override
     public Optional<MemorySegment> hostView() {
         return Optional.of(readOnlyView);
-    }
-
-    /** The memfd behind the dmabuf (what udmabuf would wrap). Closed once the memory is released, if the binding made it. */
-    public int memfd() {
-        return fd;
     }
 
     /** The size of one rx buffer (frag). */
@@ -145,11 +107,6 @@ public final class EmulatedRxBinding implements RxBinding {
     /** Times a reader found this pool empty and stopped reading the wire. */
     public synchronized long stalls() {
         return stalls;
-    }
-
-    @Override
-    public synchronized boolean isOpen() {
-        return open;
     }
 
     /** Whether the dmabuf has been unmapped (and its memfd closed): only after close and the last reference. */
@@ -257,11 +214,10 @@ public final class EmulatedRxBinding implements RxBinding {
     /** Unbinds: frees the id, detaches from the queues, and unmaps now or when the last reference goes. Idempotent. */
     @Override
     public void close() {
+        if (!unbind()) {
+            return;
+        }
         synchronized (this) {
-            if (!open) {
-                return;
-            }
-            open = false;
             freeCount = 0;
         }
         nic.detach(this, queueObjects);
@@ -283,7 +239,7 @@ public final class EmulatedRxBinding implements RxBinding {
             return;
         }
         memoryReleased = true;
-        EmulatedNic.releaseMemory(arena, fd, ownsFd);
+        dmabuf.release();
         nic.memoryReleased(this);
     }
 

@@ -3,7 +3,6 @@ package dev.devmem.ffm.emulated;
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.spi.TxBinding;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
 import java.util.Optional;
@@ -29,16 +28,10 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>A copy-fallback binding ({@link #fallbackCause()} present) has id 0 and is never looked up:
  * its host view is sent as ordinary host memory.
  */
-public final class EmulatedTxBinding implements TxBinding {
+public final class EmulatedTxBinding extends EmulatedBinding implements TxBinding {
     /** The kernel's {@code net_devmem_dmabuf_bindings}, TX side: id to binding, for every emulated NIC. */
     private static final Map<Integer, EmulatedTxBinding> BY_ID = new ConcurrentHashMap<>();
 
-    private final EmulatedNic nic;
-    private final int id;
-    private final long size;
-    private final int fd;
-    private final boolean ownsFd;
-    private final Arena arena;
     private final MemorySegment memory;
     private final long address;
     private final DevmemException fallbackCause;
@@ -46,19 +39,12 @@ public final class EmulatedTxBinding implements TxBinding {
     final LongAdder bytes = new LongAdder();
 
     // guarded by this
-    private boolean open = true;
     private int users;
     private boolean memoryReleased;
 
-    EmulatedTxBinding(EmulatedNic nic, int id, long size, int fd, boolean ownsFd, Arena arena, MemorySegment memory,
-                      DevmemException fallbackCause) {
-        this.nic = nic;
-        this.id = id;
-        this.size = size;
-        this.fd = fd;
-        this.ownsFd = ownsFd;
-        this.arena = arena;
-        this.memory = memory;
+    EmulatedTxBinding(EmulatedNic nic, int id, EmulatedDmabuf dmabuf, DevmemException fallbackCause) {
+        super(nic, id, dmabuf);
+        this.memory = dmabuf.memory;
         this.address = memory.address();
         this.fallbackCause = fallbackCause;
         if (id != 0) {
@@ -104,27 +90,6 @@ public final class EmulatedTxBinding implements TxBinding {
         return address;
     }
 
-    @Override
-    public int id() {
-        return id;
-    }
-
-    @Override
-    public String interfaceName() {
-        return nic.config().interfaceName();
-    }
-
-    @Override
-    public int ifindex() {
-        return nic.ifindex();
-    }
-
-    /** The dmabuf size: the requested size rounded up to a page, as a dma-heap allocation is. */
-    @Override
-    public long dmabufSize() {
-        return size;
-    }
-
     /** The dmabuf's bytes, writable: fill them, then send. Invalid (access throws) once closed. */
     @Override
     public Optional<MemorySegment> hostView() {
@@ -134,11 +99,6 @@ public final class EmulatedTxBinding implements TxBinding {
     @Override
     public Optional<DevmemException> fallbackCause() {
         return Optional.ofNullable(fallbackCause);
-    }
-
-    /** The memfd behind the dmabuf. */
-    public int memfd() {
-        return fd;
     }
 
     /** Devmem sends that named this binding and took bytes. */
@@ -151,11 +111,6 @@ public final class EmulatedTxBinding implements TxBinding {
         return bytes.sum();
     }
 
-    @Override
-    public synchronized boolean isOpen() {
-        return open;
-    }
-
     /** Whether the mapping is gone (closed, and no send was using it). */
     public synchronized boolean isMemoryReleased() {
         return memoryReleased;
@@ -164,11 +119,8 @@ public final class EmulatedTxBinding implements TxBinding {
     /** Unbinds: the id is freed now; the mapping goes when no send uses it. Idempotent. */
     @Override
     public void close() {
-        synchronized (this) {
-            if (!open) {
-                return;
-            }
-            open = false;
+        if (!unbind()) {
+            return;
         }
         if (id != 0) {
             BY_ID.remove(id, this);
@@ -190,12 +142,12 @@ public final class EmulatedTxBinding implements TxBinding {
             }
             memoryReleased = true;
         }
-        EmulatedNic.releaseMemory(arena, fd, ownsFd);
+        dmabuf.release();
     }
 
     @Override
     public String toString() {
-        return "EmulatedTxBinding[id=" + Integer.toUnsignedString(id) + ", " + interfaceName() + ", " + size + " B"
+        return "EmulatedTxBinding[id=" + Integer.toUnsignedString(id) + ", " + interfaceName() + ", " + dmabuf.size + " B"
                 + (fallbackCause != null ? ", copy fallback" : "") + "]";
     }
 }

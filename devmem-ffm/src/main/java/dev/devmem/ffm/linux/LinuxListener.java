@@ -9,9 +9,13 @@ import dev.devmem.ffm.rx.DevmemSocketImpl;
 import dev.devmem.ffm.rx.PollSource;
 import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.ffm.sys.LinuxConstants;
+import dev.devmem.ffm.sys.SockAddr;
+import dev.devmem.ffm.sys.Structs;
 import dev.devmem.ffm.sys.Syscalls;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -47,10 +51,21 @@ final class LinuxListener implements DevmemListener, PollSource {
             if (closed.get()) {
                 throw new SyscallException("accept4", Errno.EBADF, "the listener is closed");
             }
-            int r = Syscalls.accept4(fd, MemorySegment.NULL, MemorySegment.NULL,
-                    LinuxConstants.SOCK_NONBLOCK | LinuxConstants.SOCK_CLOEXEC);
+            int r;
+            InetSocketAddress peer;
+            // The peer's address comes with the accept: a peer that reset the connection while it
+            // waited in the backlog is still accepted (its recvmsg then says ECONNRESET), but
+            // getpeername on it fails with ENOTCONN. accept4 asks the socket with peer = 2, which
+            // answers for a closed socket too.
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment addr = arena.allocate(Structs.SOCKADDR_STORAGE_SIZE, 8);
+                MemorySegment len = arena.allocate(ValueLayout.JAVA_INT);
+                len.set(ValueLayout.JAVA_INT, 0, Structs.SOCKADDR_STORAGE_SIZE);
+                r = Syscalls.accept4(fd, addr, len, LinuxConstants.SOCK_NONBLOCK | LinuxConstants.SOCK_CLOEXEC);
+                peer = r >= 0 ? SockAddr.read(addr) : null;
+            }
             if (r >= 0) {
-                return new DevmemSocketImpl(new LinuxSocketEndpoint(r), options);
+                return new DevmemSocketImpl(new LinuxSocketEndpoint(r, peer), options);
             }
             if (r == -EAGAIN) {
                 return null;

@@ -32,10 +32,20 @@ public final class LinuxSocketEndpoint implements SocketEndpoint {
 
     /** Takes ownership of {@code fd}, a connected, non-blocking TCP socket. */
     public LinuxSocketEndpoint(int fd) {
+        this(fd, null);
+    }
+
+    /**
+     * Takes ownership of {@code fd}, whose peer is {@code remote} as {@code accept4} reported it
+     * ({@code null}: ask {@code getpeername} when needed). After a reset only accept can still
+     * tell the peer's address: {@code getpeername} then fails with ENOTCONN.
+     */
+    public LinuxSocketEndpoint(int fd, InetSocketAddress remote) {
         if (fd < 0) {
             throw new IllegalArgumentException("fd must be >= 0, was " + fd);
         }
         this.fd = fd;
+        this.remote = remote;
     }
 
     /** The fd, or {@code -1} once closed. For tests and diagnostics; do not close it. */
@@ -88,7 +98,10 @@ public final class LinuxSocketEndpoint implements SocketEndpoint {
         return a;
     }
 
-    /** {@code getpeername}, cached; {@code null} if the kernel cannot say (not connected, closed). */
+    /**
+     * The address accept reported, else {@code getpeername}, cached; {@code null} if the kernel cannot
+     * say (reset before it was asked, closed).
+     */
     @Override
     public InetSocketAddress remoteAddress() {
         InetSocketAddress a = remote;

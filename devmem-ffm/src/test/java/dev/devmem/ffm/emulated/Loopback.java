@@ -17,6 +17,7 @@ final class Loopback implements AutoCloseable {
     final int sender;
     final int receiver;
     private boolean receiverTaken;
+    private boolean senderClosed;
 
     private Loopback(int sender, int receiver) {
         this.sender = sender;
@@ -112,13 +113,27 @@ final class Loopback implements AutoCloseable {
         }
     }
 
+    /** Resets the connection from the sender: SO_LINGER {on, 0} and close, so the kernel sends RST, not FIN. */
+    void resetSender() throws Exception {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment linger = a.allocate(8, 4);
+            linger.set(ValueLayout.JAVA_INT, 0, 1);
+            linger.set(ValueLayout.JAVA_INT, 4, 0);
+            Syscalls.check(Syscalls.setsockopt(sender, SOL_SOCKET, 13 /* SO_LINGER */, linger, 8), "setsockopt(SO_LINGER)");
+        }
+        senderClosed = true;
+        Syscalls.close(sender);
+    }
+
     void shutdownSender() {
         Syscalls.shutdown(sender, SHUT_WR);
     }
 
     @Override
     public void close() {
-        Syscalls.close(sender);
+        if (!senderClosed) {
+            Syscalls.close(sender);
+        }
         if (!receiverTaken) {
             Syscalls.close(receiver);
         }

@@ -137,7 +137,7 @@ public final class DemoCommand implements Callable<Integer> {
                 }
             }
         }
-        if (r.dataError() == null && senderError.get() != null) {
+        if (r.failure() == null && senderError.get() != null) {
             throw senderError.get();
         }
         DoctorReport doctor = DoctorProbe.run(null, dev.devmem.ffm.nicsetup.DevmemNicSetup.DEFAULT_STATE_DIR);
@@ -155,8 +155,8 @@ public final class DemoCommand implements Callable<Integer> {
             printVerdict(out, doctor);
         }
         out.flush();
-        if (r.dataError() != null) {
-            throw r.dataError();
+        if (r.failure() != null) {
+            throw r.failure();
         }
         return ExitCodes.OK;
     }

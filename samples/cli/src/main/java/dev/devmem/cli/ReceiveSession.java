@@ -1,5 +1,6 @@
 package dev.devmem.cli;
 
+import dev.devmem.api.DevmemException;
 import dev.devmem.api.FragKind;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;
@@ -67,10 +68,24 @@ final class ReceiveSession {
         this.onListening = Objects.requireNonNull(onListening, "onListening");
     }
 
-    /** What happened: the numbers for the summary, and the data error if the stream was wrong. */
+    /**
+     * What happened: the numbers for the summary, the data error if the stream was wrong, and the
+     * connection error if the accepted connection failed (a reset peer: ECONNRESET) before its end.
+     */
     record Result(String backend, InetSocketAddress listen, InetSocketAddress peer, RxBindingSpec binding,
                   int bindingId, StreamChecker checker, ConnectionStats stats, MeterReadings meters,
-                  double seconds, DataMismatchException dataError) {
+                  double seconds, DataMismatchException dataError, DevmemException connectionError) {
+
+        Result(String backend, InetSocketAddress listen, InetSocketAddress peer, RxBindingSpec binding,
+               int bindingId, StreamChecker checker, ConnectionStats stats, MeterReadings meters,
+               double seconds, DataMismatchException dataError) {
+            this(backend, listen, peer, binding, bindingId, checker, stats, meters, seconds, dataError, null);
+        }
+
+        /** The failure to report after the summary (exit code by its type), or {@code null}. */
+        Exception failure() {
+            return dataError != null ? dataError : connectionError;
+        }
 
         long bytes() {
             return checker.bytes();
@@ -84,8 +99,9 @@ final class ReceiveSession {
     /**
      * Runs the receive to its end.
      *
-     * @return the result, also when the data was wrong ({@link Result#dataError()})
-     * @throws Exception the backend's failure (binding, listening, the connection) as the library typed it
+     * @return the result, also when the data was wrong ({@link Result#dataError()}) or the accepted
+     *         connection failed ({@link Result#connectionError()}): the bytes before still count
+     * @throws Exception the backend's failure before any connection (binding, listening) as the library typed it
      */
     Result run() throws Exception {
         ObservedBackend observed = new ObservedBackend(backend, b -> {
@@ -106,13 +122,15 @@ final class ReceiveSession {
         }
         MeterReadings meters = new MeterReadings(registry);
         DataMismatchException dataError = null;
+        DevmemException connectionError = null;
         Progress drawing = Progress.start(progress, err, new ProgressLine(connection::get, meters, () -> startNanos));
         try {
             receiver.listen(listen).take(1)
                     .concatMap(c -> {
                         startNanos = System.nanoTime();
                         connection.set(c);
-                        status("connection from " + HostPort.format(c.remoteAddress()));
+                        status("connection from " + (c.remoteAddress() == null ? "an unknown peer"
+                                : HostPort.format(c.remoteAddress())));
                         return c.receive(frags -> frags.doOnNext(checker).takeUntil(f -> checker.reachedLimit()))
                                 .then();
                     })
@@ -121,6 +139,8 @@ final class ReceiveSession {
             Throwable t = Exceptions.unwrap(e); // checked failures of the library arrive wrapped
             if (t instanceof DataMismatchException d) {
                 dataError = d;
+            } else if (t instanceof DevmemException de && connection.get() != null) {
+                connectionError = de; // e.g. the peer reset (ECONNRESET): summarised with what came before
             } else if (t instanceof Exception ex) {
                 throw ex;
             } else {
@@ -136,14 +156,15 @@ final class ReceiveSession {
             c.onClose().block(CLOSE_WAIT);
             stats = c.stats();
         }
-        if (dataError == null && checker.limit() != StreamChecker.UNLIMITED && !checker.reachedLimit()) {
+        if (dataError == null && connectionError == null && checker.limit() != StreamChecker.UNLIMITED
+                && !checker.reachedLimit()) {
             dataError = new DataMismatchException("the stream ended after " + checker.bytes() + " bytes, short of the "
                     + checker.limit() + " asked for (--bytes)");
         }
         RxBinding b = bound.get();
         return new Result(backend.name(), listening.get(), c == null ? null : c.remoteAddress(), binding,
                 b == null ? 0 : b.id(), checker, stats, meters,
-                c == null ? 0 : (endNanos - startNanos) / 1e9, dataError);
+                c == null ? 0 : (endNanos - startNanos) / 1e9, dataError, connectionError);
     }
 
     private void status(String what) {

@@ -91,8 +91,8 @@ public final class RecvCommand implements Callable<Integer> {
         } else {
             Reports.printReceive(out, "recv", r);
         }
-        if (r.dataError() != null) {
-            throw r.dataError();
+        if (r.failure() != null) {
+            throw r.failure();
         }
         return ExitCodes.OK;
     }

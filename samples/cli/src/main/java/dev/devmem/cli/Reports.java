@@ -35,11 +35,11 @@ final class Reports {
     static ObjectNode receiveJson(String command, ReceiveSession.Result r) {
         ObjectNode o = JSON.createObjectNode();
         o.put("command", command);
-        o.put("result", r.dataError() == null ? "ok" : "data-error");
-        if (r.dataError() == null) {
+        o.put("result", r.dataError() != null ? "data-error" : r.connectionError() != null ? "connection-error" : "ok");
+        if (r.failure() == null) {
             o.putNull("error");
         } else {
-            o.put("error", r.dataError().getMessage());
+            o.put("error", ErrorReporter.oneLine(r.failure()));
         }
         o.put("backend", r.backend());
         putAddress(o, "listen", r.listen());
@@ -116,7 +116,7 @@ final class Reports {
 
     static boolean everyByteValidated(ReceiveSession.Result r) {
         StreamChecker c = r.checker();
-        return c.validator() != null && r.dataError() == null && c.bytesNotValidated() == 0
+        return c.validator() != null && r.failure() == null && c.bytesNotValidated() == 0
                 && c.bytesValidated() == c.bytes();
     }
 
@@ -141,6 +141,9 @@ final class Reports {
                 m.stalls(DevmemMeters.StallReason.DEMAND), m.stalls(DevmemMeters.StallReason.TOKENS),
                 m.stalls(DevmemMeters.StallReason.BUFFERS));
         out.printf("  validation  %s%n", validationLine(r));
+        if (r.connectionError() != null) {
+            out.printf("  connection  FAILED after %d bytes: %s%n", r.bytes(), ErrorReporter.oneLine(r.connectionError()));
+        }
         out.flush();
     }
 
