@@ -39,24 +39,37 @@ mvn -q -B -ntp -f "$root/pom.xml" -Pbench -pl benchmarks,samples/cli -am package
 "$root/bin/devmem" --help >/dev/null   # builds its AOT cache once, so no run pays for it
 jar="$root/benchmarks/target/benchmarks.jar"
 java=(java --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -cp "$jar")
+# PEERS_PARTS="scaling cancel" reruns only those parts; the others keep their last results.
+parts=" ${PEERS_PARTS:-peers scaling tokens latency cancel} "
+part() { [[ "$parts" == *" $1 "* ]]; }
 start=$(date +%s)
-echo "bin/bench peers: peers table, $rounds rounds of $bytes bytes..." >&2
-"${java[@]}" dev.devmem.benchmarks.peers.PeersBench "$tools" "$root" "$rounds" "$bytes" > "$out/peers.md"
-echo "bin/bench peers: scaling..." >&2
-"${java[@]}" dev.devmem.benchmarks.peers.ScalingBench "$tools" "$root" "$sbytes" "$srounds" > "$out/scaling.md"
-echo "bin/bench peers: token return..." >&2
-"${java[@]}" dev.devmem.benchmarks.peers.TokenReturnBench "$tokens" > "$out/tokens.md"
-echo "bin/bench peers: release -> DONTNEED latency..." >&2
-"${java[@]}" dev.devmem.benchmarks.peers.ReleaseLatencyBench "$trickle" "$lbytes" > "$out/latency.md"
-echo "bin/bench peers: cancel..." >&2
-"${java[@]}" dev.devmem.benchmarks.peers.CancelBench "$cancels" > "$out/cancel.md"
+if part peers; then
+  echo "bin/bench peers: peers table, $rounds rounds of $bytes bytes..." >&2
+  "${java[@]}" dev.devmem.benchmarks.peers.PeersBench "$tools" "$root" "$rounds" "$bytes" > "$out/peers.md"
+fi
+if part scaling; then
+  echo "bin/bench peers: scaling..." >&2
+  "${java[@]}" dev.devmem.benchmarks.peers.ScalingBench "$tools" "$root" "$sbytes" "$srounds" > "$out/scaling.md"
+fi
+if part tokens; then
+  echo "bin/bench peers: token return..." >&2
+  "${java[@]}" dev.devmem.benchmarks.peers.TokenReturnBench "$tokens" > "$out/tokens.md"
+fi
+if part latency; then
+  echo "bin/bench peers: release -> DONTNEED latency..." >&2
+  "${java[@]}" dev.devmem.benchmarks.peers.ReleaseLatencyBench "$trickle" "$lbytes" > "$out/latency.md"
+fi
+if part cancel; then
+  echo "bin/bench peers: cancel..." >&2
+  "${java[@]}" dev.devmem.benchmarks.peers.CancelBench "$cancels" > "$out/cancel.md"
+fi
 secs=$(( $(date +%s) - start ))
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
   echo "<!-- peers:begin (written by bin/bench peers; edits inside are overwritten) -->"
   echo
-  echo "Command: \`bin/bench peers$([ $quick = 1 ] && echo ' --quick')\` ($rounds rounds × $((bytes >> 20)) MiB; scaling $((sbytes >> 20)) MiB per run), $(date -u +%Y-%m-%d), took ${secs} s."
+  echo "Command: \`bin/bench peers$([ $quick = 1 ] && echo ' --quick')\`, $(date -u +%Y-%m-%d); parts run by this invocation:$parts(${secs} s after the build); each table states its own rounds and sizes."
   echo "Machine: $cpu, $(nproc) CPUs, Linux $(uname -r), $(java -version 2>&1 | head -1), load average at start $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "#### Peers"

@@ -40,11 +40,23 @@ final class ProcessRun {
     private ProcessRun() {
     }
 
-    /** A free loopback port (the receiver binds it a moment later). */
+    private static final java.util.Random PORTS = new java.util.Random();
+
+    /**
+     * A free loopback port below the ephemeral range (32768 and up), so that no connection made
+     * meanwhile, ours or another process's, can take it before the receiver binds it.
+     */
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+        for (int i = 0; i < 1000; i++) {
+            int port = 20000 + PORTS.nextInt(12000);
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+                return port;
+            } catch (java.net.BindException e) {
+                // taken: try another
+            }
         }
+        throw new IOException("no free port in [20000, 32000)");
     }
 
     /**
