@@ -7,7 +7,7 @@ import dev.devmem.api.spi.ReceiveBatch;
 import dev.devmem.ffm.emulated.EmulatedBackend;
 import dev.devmem.ffm.emulated.EmulatedNicConfig;
 import dev.devmem.ffm.emulated.SyntheticStream;
-import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.reactor.ConnectionStats;
 import dev.devmem.reactor.DevmemConnection;
 import dev.devmem.api.DevmemFragBatch;

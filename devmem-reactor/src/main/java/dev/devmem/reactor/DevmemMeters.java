@@ -15,6 +15,10 @@ import io.micrometer.core.instrument.docs.MeterDocumentation;
  * {@code devmem.tx.bytes} = {@code devmem.tx.completed.bytes} + {@code devmem.tx.outstanding.bytes},
  * {@code devmem.tx.sends} = {@code devmem.tx.completions} + the sends in flight, and the bytes equal the
  * lengths of the slices sent.
+ *
+ * <p>Every meter carries the tag {@code name} ({@link Tags#NAME}): the receiver's or sender's
+ * {@linkplain DevmemReceiver#name(String) name}, so several of them in one registry are told apart.
+ * Gauges sum over the live connections or senders of that name.
  */
 public enum DevmemMeters implements MeterDocumentation {
 
@@ -23,7 +27,7 @@ public enum DevmemMeters implements MeterDocumentation {
         @Override public String getName() { return "devmem.received.bytes"; }
         @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
         @Override public String getBaseUnit() { return "bytes"; }
-        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.KIND}; }
+        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.NAME, Tags.KIND}; }
     },
 
     /** Frags received, by frag kind. */
@@ -31,7 +35,7 @@ public enum DevmemMeters implements MeterDocumentation {
         @Override public String getName() { return "devmem.received.frags"; }
         @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
         @Override public String getBaseUnit() { return "frags"; }
-        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.KIND}; }
+        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.NAME, Tags.KIND}; }
     },
 
     /** Frags returned by one recvmsg (receive call that returned data). */
@@ -71,8 +75,8 @@ public enum DevmemMeters implements MeterDocumentation {
 
     /**
      * Tokens freed per DONTNEED call. Sampled at each flush the I/O loop makes: calls a socket made by
-     * itself (a full kernel batch) since the previous flush are recorded with their mean, so count
-     * and total are exact while the shape of the distribution is approximate.
+     * itself (a full kernel batch) since the previous flush are recorded as whole tokens spread
+     * evenly over them, so count and total are exact while the shape of the distribution is approximate.
      */
     DONTNEED_TOKENS {
         @Override public String getName() { return "devmem.dontneed.tokens"; }
@@ -84,7 +88,7 @@ public enum DevmemMeters implements MeterDocumentation {
     STALLS {
         @Override public String getName() { return "devmem.stalls"; }
         @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
-        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.REASON}; }
+        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.NAME, Tags.REASON}; }
     },
 
     /** Rx bindings held by live receiver subscriptions. */
@@ -163,7 +167,7 @@ public enum DevmemMeters implements MeterDocumentation {
     TX_STALLS {
         @Override public String getName() { return "devmem.tx.stalls"; }
         @Override public Meter.Type getType() { return Meter.Type.COUNTER; }
-        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.REASON}; }
+        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.NAME, Tags.REASON}; }
     },
 
     /** TX bindings held by live sender subscriptions, by mode: {@code devmem}, or {@code fallback} (host memory). */
@@ -171,7 +175,7 @@ public enum DevmemMeters implements MeterDocumentation {
         @Override public String getName() { return "devmem.tx.bindings.active"; }
         @Override public Meter.Type getType() { return Meter.Type.GAUGE; }
         @Override public String getBaseUnit() { return "bindings"; }
-        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.MODE}; }
+        @Override public KeyName[] getKeyNames() { return new KeyName[] {Tags.NAME, Tags.MODE}; }
     },
 
     /** Sender subscriptions that ran on the copy fallback because the kernel refused devmem TX. */
@@ -181,8 +185,21 @@ public enum DevmemMeters implements MeterDocumentation {
         @Override public String getBaseUnit() { return "subscriptions"; }
     };
 
+    /** Every meter is tagged with {@link Tags#NAME}; some with more. */
+    @Override
+    public KeyName[] getKeyNames() {
+        return new KeyName[] {Tags.NAME};
+    }
+
     /** Tag keys. */
     public enum Tags implements KeyName {
+        /**
+         * The receiver's or sender's name, set by the user ({@link DevmemReceiver#name(String)},
+         * {@link DevmemSender#name(String)}); by default its interface name, or {@code default}.
+         */
+        NAME {
+            @Override public String asString() { return "name"; }
+        },
         /** {@code dmabuf}, {@code linear} or {@code host}. */
         KIND {
             @Override public String asString() { return "kind"; }

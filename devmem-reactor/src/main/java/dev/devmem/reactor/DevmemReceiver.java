@@ -1,14 +1,11 @@
 package dev.devmem.reactor;
 
 import dev.devmem.api.DevmemFrag;
-import dev.devmem.api.DmabufSource;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -40,10 +37,12 @@ import java.util.function.Function;
  * <p>The library owns read pacing: reading happens only with downstream demand and token credit, and
  * no option can bypass the {@linkplain #tokenBudget token budget}.
  */
-public final class DevmemReceiver {
+public final class DevmemReceiver extends DevmemTransport<DevmemReceiver> {
 
     /** The defaults, in one place. */
     public static final class Defaults {
+        /** The meters' {@code name} tag when neither a name nor an interface is set. */
+        public static final String NAME = TransportConfig.DEFAULT_NAME;
         /** Frag size used to derive the token budget from the dmabuf size: a page, the largest devmem frag. */
         public static final int FRAG_SIZE = 4096;
         /** At most this many frags per recvmsg. */
@@ -64,54 +63,30 @@ public final class DevmemReceiver {
         }
     }
 
-    private final DevmemBackend backend;
-    private final String interfaceName;
-    private final List<Integer> rxQueues;
-    private final DmabufSource dmabuf;
-    private final int fragSize;
-    private final int tokenBudget;
-    private final int batchSize;
-    private final int ioThreads;
-    private final DevmemLoops loops;
-    private final Duration releaseFlushDelay;
-    private final Duration closeGracePeriod;
-    private final MeterRegistry meterRegistry;
-    private final Scheduler timer;
-    private final NicSetup nicSetup;
-    private final int backlog;
+    private final RxOptions options;
 
-    private DevmemReceiver(Builder b) {
-        backend = b.backend;
-        interfaceName = b.interfaceName;
-        rxQueues = b.rxQueues;
-        dmabuf = b.dmabuf;
-        fragSize = b.fragSize;
-        tokenBudget = b.tokenBudget;
-        batchSize = b.batchSize;
-        ioThreads = b.ioThreads;
-        loops = b.loops;
-        releaseFlushDelay = b.releaseFlushDelay;
-        closeGracePeriod = b.closeGracePeriod;
-        meterRegistry = b.meterRegistry;
-        timer = b.timer;
-        nicSetup = b.nicSetup;
-        backlog = b.backlog;
+    private DevmemReceiver(TransportConfig transport, RxOptions options) {
+        super(transport);
+        this.options = options;
     }
 
     /** A receiver on {@code backend} with every default: no binding, no NIC setup, no metrics. */
     public static DevmemReceiver create(DevmemBackend backend) {
-        Builder b = new Builder();
-        b.backend = Objects.requireNonNull(backend, "backend");
-        return new DevmemReceiver(b);
+        Objects.requireNonNull(backend, "backend");
+        return new DevmemReceiver(TransportConfig.of(backend, Defaults.IO_THREADS, Defaults.CLOSE_GRACE_PERIOD),
+                RxOptions.defaults());
     }
 
-    // ------------------------------------------------------------------ options
-
-    /** The netdev to bind rx queues of; with {@link #dmabuf} and {@link #rxQueues}, subscribing binds. */
-    public DevmemReceiver interfaceName(String interfaceName) {
-        Args.notBlank("interfaceName", interfaceName);
-        return with(b -> b.interfaceName = interfaceName);
+    @Override
+    DevmemReceiver withTransport(TransportConfig t) {
+        return new DevmemReceiver(t, options);
     }
+
+    private DevmemReceiver with(RxOptions o) {
+        return new DevmemReceiver(transport, o);
+    }
+
+    // ------------------------------------------------------------------ options (the shared ones: DevmemTransport)
 
     /** The rx queues to bind (those the flows are steered to). */
     public DevmemReceiver rxQueues(Integer... queues) {
@@ -120,48 +95,48 @@ public final class DevmemReceiver {
         if (q.isEmpty()) {
             throw new IllegalArgumentException("at least one rx queue");
         }
-        return with(b -> b.rxQueues = q);
-    }
-
-    /** The device memory to bind. */
-    public DevmemReceiver dmabuf(DmabufSource dmabuf) {
-        Objects.requireNonNull(dmabuf, "dmabuf");
-        return with(b -> b.dmabuf = dmabuf);
+        return with(options.withRxQueues(q));
     }
 
     /** Binding, rx queues and dmabuf at once. */
     public DevmemReceiver binding(RxBindingSpec spec) {
         Objects.requireNonNull(spec, "spec");
-        return with(b -> {
-            b.interfaceName = spec.interfaceName();
-            b.rxQueues = spec.rxQueues();
-            b.dmabuf = spec.dmabuf();
-        });
+        return new DevmemReceiver(transport.withInterfaceName(spec.interfaceName()).withDmabuf(spec.dmabuf()),
+                options.withRxQueues(spec.rxQueues()));
     }
 
     /** Receive without binding (flows already steered to a queue bound elsewhere, or plain TCP). */
     public DevmemReceiver noBinding() {
-        return with(b -> {
-            b.interfaceName = null;
-            b.rxQueues = List.of();
-            b.dmabuf = null;
-        });
+        return new DevmemReceiver(transport.withInterfaceName(null).withDmabuf(null), options.withRxQueues(List.of()));
     }
 
     /** The frag size the default token budget is derived with (dmabuf size / frag size). */
     public DevmemReceiver fragSize(int bytes) {
         Args.atLeastOne("fragSize", bytes);
-        return with(b -> b.fragSize = bytes);
+        return with(options.withFragSize(bytes));
     }
 
     /**
-     * The most frags a connection may hold outstanding (delivered, not yet released). Reading stops
-     * at the budget. It may not exceed what the dmabuf holds (dmabuf size / frag size). Default: that
-     * pool less a quarter (and at least one DONTNEED batch) of headroom; 1024 without a binding.
+     * The most frags the connections of one subscription may hold outstanding together (delivered, not
+     * yet released): the budget belongs to the binding, whose dmabuf pool it protects, and is shared by
+     * all the connections of a {@link #listen}. Reading stops at the budget. It may not exceed what the
+     * dmabuf holds (dmabuf size / frag size). Default: that pool less a quarter (and at least one
+     * DONTNEED batch) of headroom; 1024 without a binding. See {@link #connectionTokenLimit} to keep
+     * one connection from holding all of it.
      */
     public DevmemReceiver tokenBudget(int frags) {
         Args.atLeastOne("tokenBudget", frags);
-        return with(b -> b.tokenBudget = frags);
+        return with(options.withTokenBudget(frags));
+    }
+
+    /**
+     * Optional fairness limit: the most frags one connection may hold outstanding, within the shared
+     * {@link #tokenBudget} (a larger value is capped by it). Default: none, a connection may use the
+     * whole budget.
+     */
+    public DevmemReceiver connectionTokenLimit(int frags) {
+        Args.atLeastOne("connectionTokenLimit", frags);
+        return with(options.withConnectionLimit(frags));
     }
 
     /** The most frags one recvmsg may return. */
@@ -169,19 +144,7 @@ public final class DevmemReceiver {
         if (frags < 1 || frags > 65536) {
             throw new IllegalArgumentException("batchSize must be in [1, 65536], was " + frags);
         }
-        return with(b -> b.batchSize = frags);
-    }
-
-    /** I/O loop threads per subscription, when no {@link #loops shared loops} are set. */
-    public DevmemReceiver ioThreads(int threads) {
-        Args.atLeastOne("ioThreads", threads);
-        return with(b -> b.ioThreads = threads);
-    }
-
-    /** Runs connections on these loops (shared, owned by the caller) instead of per-subscription ones. */
-    public DevmemReceiver loops(DevmemLoops loops) {
-        Args.sameBackend(loops, backend);
-        return with(b -> b.loops = loops);
+        return with(options.withBatchSize(frags));
     }
 
     /**
@@ -192,38 +155,13 @@ public final class DevmemReceiver {
      */
     public DevmemReceiver releaseFlushDelay(Duration delay) {
         Args.notNegative("releaseFlushDelay", Objects.requireNonNull(delay, "delay"));
-        return with(b -> b.releaseFlushDelay = delay);
-    }
-
-    /**
-     * After a receive terminates, how long frags already delivered stay valid while unreleased. The
-     * socket closes as soon as every frag is released, or when this period ends (then the kernel
-     * reclaims what is left, counted as reclaimed).
-     */
-    public DevmemReceiver closeGracePeriod(Duration grace) {
-        Args.notNegative("closeGracePeriod", Objects.requireNonNull(grace, "grace"));
-        return with(b -> b.closeGracePeriod = grace);
-    }
-
-    /** Records {@link DevmemMeters} there. */
-    public DevmemReceiver meterRegistry(MeterRegistry registry) {
-        Objects.requireNonNull(registry, "registry");
-        return with(b -> b.meterRegistry = registry);
-    }
-
-    /**
-     * The scheduler for the release-flush and grace timers (default {@code Schedulers.parallel()}).
-     * Timer tasks only set a flag and wake the loop; tests pass a virtual-time scheduler.
-     */
-    public DevmemReceiver timer(Scheduler timer) {
-        Objects.requireNonNull(timer, "timer");
-        return with(b -> b.timer = timer);
+        return with(options.withReleaseFlushDelay(delay));
     }
 
     /** NIC preparation applied before binding and undone after it (default: none). */
     public DevmemReceiver nicSetup(NicSetup setup) {
         Objects.requireNonNull(setup, "setup");
-        return with(b -> b.nicSetup = setup);
+        return with(options.withNicSetup(setup));
     }
 
     /**
@@ -232,82 +170,48 @@ public final class DevmemReceiver {
      */
     public DevmemReceiver backlog(int backlog) {
         Args.atLeastOne("backlog", backlog);
-        return with(b -> b.backlog = backlog);
+        return with(options.withBacklog(backlog));
     }
 
     // ------------------------------------------------------------------ getters
 
-    public DevmemBackend backend() {
-        return backend;
-    }
-
-    public String interfaceName() {
-        return interfaceName;
-    }
-
     public List<Integer> rxQueues() {
-        return rxQueues;
-    }
-
-    public DmabufSource dmabuf() {
-        return dmabuf;
+        return options.rxQueues();
     }
 
     public int fragSize() {
-        return fragSize;
+        return options.fragSize();
     }
 
     /** The configured budget, or 0 when it is derived at subscription from the binding. */
     public int tokenBudget() {
-        return tokenBudget;
+        return options.tokenBudget();
+    }
+
+    /** The per-connection limit, or 0 for none (the whole shared budget). */
+    public int connectionTokenLimit() {
+        return options.connectionLimit();
     }
 
     public int batchSize() {
-        return batchSize;
-    }
-
-    public int ioThreads() {
-        return ioThreads;
-    }
-
-    public DevmemLoops loops() {
-        return loops;
+        return options.batchSize();
     }
 
     public Duration releaseFlushDelay() {
-        return releaseFlushDelay;
-    }
-
-    public Duration closeGracePeriod() {
-        return closeGracePeriod;
-    }
-
-    public MeterRegistry meterRegistry() {
-        return meterRegistry;
-    }
-
-    public Scheduler timer() {
-        return timer;
+        return options.releaseFlushDelay();
     }
 
     public NicSetup nicSetup() {
-        return nicSetup;
+        return options.nicSetup();
     }
 
     public int backlog() {
-        return backlog;
+        return options.backlog();
     }
 
     /** What subscribing binds, or {@code null} when nothing is configured to bind. */
     public RxBindingSpec bindingSpec() {
-        if (interfaceName == null && dmabuf == null && rxQueues.isEmpty()) {
-            return null;
-        }
-        if (interfaceName == null || dmabuf == null || rxQueues.isEmpty()) {
-            throw new IllegalStateException("binding needs interfaceName, rxQueues and dmabuf; have interface "
-                    + interfaceName + ", queues " + rxQueues + ", dmabuf " + dmabuf);
-        }
-        return new RxBindingSpec(interfaceName, rxQueues, dmabuf);
+        return options.bindingSpec(transport);
     }
 
     // ------------------------------------------------------------------ streams
@@ -353,7 +257,7 @@ public final class DevmemReceiver {
         return opening
                 .map(scope -> {
                     Connection c = scope.newConnection(scope.takeConnected());
-                    c.loop.register(c);
+                    c.register();
                     scope.releaseRoot(false, null);
                     return (DevmemConnection) c;
                 })
@@ -391,61 +295,17 @@ public final class DevmemReceiver {
     /** The scope, opened on a setup thread; never lost on cancel. */
     private Mono<Scope> acquire(InetSocketAddress local, InetSocketAddress remote,
                                 java.util.concurrent.Callable<? extends dev.devmem.api.spi.DevmemSocket> opener) {
-        return Scope.openOnSetupThread(Scope.class, () -> Scope.open(this, local, remote, opener),
+        return SetupThreads.open(Scope.class, () -> Scope.open(transport, options, local, remote, opener),
                 s -> s.releaseRoot(true, new java.util.concurrent.CancellationException("cancelled while opening")));
-    }
-
-    private DevmemReceiver with(java.util.function.Consumer<Builder> change) {
-        Builder b = new Builder(this);
-        change.accept(b);
-        return new DevmemReceiver(b);
     }
 
     @Override
     public String toString() {
-        return "DevmemReceiver{backend=" + backend.name() + ", interface=" + interfaceName + ", queues=" + rxQueues
-                + ", dmabuf=" + dmabuf + ", fragSize=" + fragSize + ", tokenBudget="
-                + (tokenBudget == 0 ? "derived" : tokenBudget) + ", batchSize=" + batchSize + ", ioThreads="
-                + ioThreads + ", releaseFlushDelay=" + releaseFlushDelay + ", closeGracePeriod=" + closeGracePeriod
-                + ", metrics=" + (meterRegistry != null) + ", nicSetup=" + nicSetup + '}';
-    }
-
-    private static final class Builder {
-        DevmemBackend backend;
-        String interfaceName;
-        List<Integer> rxQueues = List.of();
-        DmabufSource dmabuf;
-        int fragSize = Defaults.FRAG_SIZE;
-        int tokenBudget;
-        int batchSize = Defaults.BATCH_SIZE;
-        int ioThreads = Defaults.IO_THREADS;
-        DevmemLoops loops;
-        Duration releaseFlushDelay = Defaults.RELEASE_FLUSH_DELAY;
-        Duration closeGracePeriod = Defaults.CLOSE_GRACE_PERIOD;
-        MeterRegistry meterRegistry;
-        Scheduler timer;
-        NicSetup nicSetup = NicSetup.none();
-        int backlog = Defaults.BACKLOG;
-
-        Builder() {
-        }
-
-        Builder(DevmemReceiver r) {
-            backend = r.backend;
-            interfaceName = r.interfaceName;
-            rxQueues = r.rxQueues;
-            dmabuf = r.dmabuf;
-            fragSize = r.fragSize;
-            tokenBudget = r.tokenBudget;
-            batchSize = r.batchSize;
-            ioThreads = r.ioThreads;
-            loops = r.loops;
-            releaseFlushDelay = r.releaseFlushDelay;
-            closeGracePeriod = r.closeGracePeriod;
-            meterRegistry = r.meterRegistry;
-            timer = r.timer;
-            nicSetup = r.nicSetup;
-            backlog = r.backlog;
-        }
+        return "DevmemReceiver{" + transport + ", queues=" + options.rxQueues() + ", fragSize=" + options.fragSize()
+                + ", tokenBudget=" + (options.tokenBudget() == 0 ? "derived" : options.tokenBudget())
+                + ", connectionTokenLimit=" + (options.connectionLimit() == 0 ? "none" : options.connectionLimit())
+                + ", batchSize="
+                + options.batchSize() + ", releaseFlushDelay=" + options.releaseFlushDelay() + ", nicSetup="
+                + options.nicSetup() + '}';
     }
 }

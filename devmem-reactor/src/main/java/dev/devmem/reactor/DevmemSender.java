@@ -1,13 +1,10 @@
 package dev.devmem.reactor;
 
-import dev.devmem.api.DmabufSource;
 import dev.devmem.api.TxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -54,10 +51,12 @@ import java.util.function.Function;
  * the dmabuf's host view as host memory; that is logged, counted ({@code devmem.tx.fallbacks}) and
  * visible on the buffer ({@link TxBuffer#fallbackCause()}), never silent.
  */
-public final class DevmemSender {
+public final class DevmemSender extends DevmemTransport<DevmemSender> {
 
     /** The defaults, in one place. */
     public static final class Defaults {
+        /** The meters' {@code name} tag when neither a name nor an interface is set. */
+        public static final String NAME = TransportConfig.DEFAULT_NAME;
         /** Bytes sent and not yet completed, at most. */
         public static final long MAX_IN_FLIGHT_BYTES = 16L << 20;
         public static final int IO_THREADS = 1;
@@ -68,59 +67,34 @@ public final class DevmemSender {
         }
     }
 
-    private final DevmemBackend backend;
-    private final String interfaceName;
-    private final DmabufSource dmabuf;
     private final boolean copyFallback;
     private final long maxInFlightBytes;
-    private final int ioThreads;
-    private final DevmemLoops loops;
-    private final MeterRegistry meterRegistry;
-    private final Scheduler timer;
-    private final Duration closeGracePeriod;
 
-    private DevmemSender(Builder b) {
-        backend = b.backend;
-        interfaceName = b.interfaceName;
-        dmabuf = b.dmabuf;
-        copyFallback = b.copyFallback;
-        maxInFlightBytes = b.maxInFlightBytes;
-        ioThreads = b.ioThreads;
-        loops = b.loops;
-        meterRegistry = b.meterRegistry;
-        timer = b.timer;
-        closeGracePeriod = b.closeGracePeriod;
+    private DevmemSender(TransportConfig transport, boolean copyFallback, long maxInFlightBytes) {
+        super(transport);
+        this.copyFallback = copyFallback;
+        this.maxInFlightBytes = maxInFlightBytes;
     }
 
     /** A sender on {@code backend} with every default; set the interface and dmabuf before sending. */
     public static DevmemSender create(DevmemBackend backend) {
-        Builder b = new Builder();
-        b.backend = Objects.requireNonNull(backend, "backend");
-        return new DevmemSender(b);
+        Objects.requireNonNull(backend, "backend");
+        return new DevmemSender(TransportConfig.of(backend, Defaults.IO_THREADS, Defaults.CLOSE_GRACE_PERIOD), false,
+                Defaults.MAX_IN_FLIGHT_BYTES);
     }
 
-    // ------------------------------------------------------------------ options
-
-    /** The netdev the flows leave through: the TX binding's device, and the socket's (SO_BINDTODEVICE). */
-    public DevmemSender interfaceName(String interfaceName) {
-        Args.notBlank("interfaceName", interfaceName);
-        return with(b -> b.interfaceName = interfaceName);
+    @Override
+    DevmemSender withTransport(TransportConfig t) {
+        return new DevmemSender(t, copyFallback, maxInFlightBytes);
     }
 
-    /** The device memory to send from: bound for TX per subscription. */
-    public DevmemSender dmabuf(DmabufSource dmabuf) {
-        Objects.requireNonNull(dmabuf, "dmabuf");
-        return with(b -> b.dmabuf = dmabuf);
-    }
+    // ------------------------------------------------------------------ options (the shared ones: DevmemTransport)
 
     /** Interface, dmabuf and copy fallback at once. */
     public DevmemSender binding(TxBindingSpec spec) {
         Objects.requireNonNull(spec, "spec");
-        return with(b -> {
-            b.interfaceName = spec.interfaceName();
-            b.dmabuf = spec.dmabuf();
-            b.copyFallback = spec.copyFallback();
-        });
+        return new DevmemSender(transport.withInterfaceName(spec.interfaceName()).withDmabuf(spec.dmabuf()),
+                spec.copyFallback(), maxInFlightBytes);
     }
 
     /**
@@ -130,58 +104,16 @@ public final class DevmemSender {
      * {@link TxBuffer}; any other refusal (EPERM, ENODEV) still fails the send.
      */
     public DevmemSender copyFallback(boolean enabled) {
-        return with(b -> b.copyFallback = enabled);
+        return new DevmemSender(transport, enabled, maxInFlightBytes);
     }
 
     /** The most bytes sent and not yet completed (default {@value Defaults#MAX_IN_FLIGHT_BYTES}). */
     public DevmemSender maxInFlightBytes(long bytes) {
         Args.atLeastOne("maxInFlightBytes", bytes);
-        return with(b -> b.maxInFlightBytes = bytes);
-    }
-
-    /** I/O loop threads per subscription, when no {@link #loops shared loops} are set. */
-    public DevmemSender ioThreads(int threads) {
-        Args.atLeastOne("ioThreads", threads);
-        return with(b -> b.ioThreads = threads);
-    }
-
-    /** Runs on these loops (shared with receivers, owned by the caller) instead of per-subscription ones. */
-    public DevmemSender loops(DevmemLoops loops) {
-        Args.sameBackend(loops, backend);
-        return with(b -> b.loops = loops);
-    }
-
-    /** Records the {@code devmem.tx.*} {@link DevmemMeters} there. */
-    public DevmemSender meterRegistry(MeterRegistry registry) {
-        Objects.requireNonNull(registry, "registry");
-        return with(b -> b.meterRegistry = registry);
-    }
-
-    /** The scheduler of the close grace timer (default {@code Schedulers.parallel()}). */
-    public DevmemSender timer(Scheduler timer) {
-        Objects.requireNonNull(timer, "timer");
-        return with(b -> b.timer = timer);
-    }
-
-    /** After cancel or error, how long sends in flight may take to complete before the socket closes anyway. */
-    public DevmemSender closeGracePeriod(Duration grace) {
-        Args.notNegative("closeGracePeriod", Objects.requireNonNull(grace, "grace"));
-        return with(b -> b.closeGracePeriod = grace);
+        return new DevmemSender(transport, copyFallback, bytes);
     }
 
     // ------------------------------------------------------------------ getters
-
-    public DevmemBackend backend() {
-        return backend;
-    }
-
-    public String interfaceName() {
-        return interfaceName;
-    }
-
-    public DmabufSource dmabuf() {
-        return dmabuf;
-    }
 
     public boolean copyFallback() {
         return copyFallback;
@@ -191,33 +123,17 @@ public final class DevmemSender {
         return maxInFlightBytes;
     }
 
-    public int ioThreads() {
-        return ioThreads;
-    }
-
-    public DevmemLoops loops() {
-        return loops;
-    }
-
-    public MeterRegistry meterRegistry() {
-        return meterRegistry;
-    }
-
-    public Scheduler timer() {
-        return timer;
-    }
-
-    public Duration closeGracePeriod() {
-        return closeGracePeriod;
-    }
-
     /** What subscribing binds. */
     public TxBindingSpec bindingSpec() {
-        if (interfaceName == null || dmabuf == null) {
-            throw new IllegalStateException("sending needs interfaceName and dmabuf; have interface " + interfaceName
-                    + ", dmabuf " + dmabuf);
+        return spec();
+    }
+
+    private TxBindingSpec spec() {
+        if (transport.interfaceName() == null || transport.dmabuf() == null) {
+            throw new IllegalStateException("sending needs interfaceName and dmabuf; have interface "
+                    + transport.interfaceName() + ", dmabuf " + transport.dmabuf());
         }
-        return new TxBindingSpec(interfaceName, dmabuf, copyFallback);
+        return new TxBindingSpec(transport.interfaceName(), transport.dmabuf(), copyFallback);
     }
 
     // ------------------------------------------------------------------ streams
@@ -231,7 +147,7 @@ public final class DevmemSender {
                                    Function<? super TxBuffer, ? extends Publisher<TxSlice>> slices) {
         Objects.requireNonNull(remote, "remote");
         Objects.requireNonNull(slices, "slices");
-        bindingSpec(); // fail at assembly, not at subscription, when it is incomplete
+        spec(); // fail at assembly, not at subscription, when it is incomplete
         return Flux.usingWhen(acquire(remote),
                 session -> session.run(slices),
                 TxSession::close,
@@ -241,48 +157,13 @@ public final class DevmemSender {
 
     /** The session, opened on a setup thread; never lost on cancel. */
     private Mono<TxSession> acquire(InetSocketAddress remote) {
-        return Scope.openOnSetupThread(TxSession.class, () -> TxSession.open(this, remote), TxSession::close);
-    }
-
-    private DevmemSender with(java.util.function.Consumer<Builder> change) {
-        Builder b = new Builder(this);
-        change.accept(b);
-        return new DevmemSender(b);
+        return SetupThreads.open(TxSession.class,
+                () -> TxSession.open(transport, maxInFlightBytes, spec(), remote), TxSession::close);
     }
 
     @Override
     public String toString() {
-        return "DevmemSender{backend=" + backend.name() + ", interface=" + interfaceName + ", dmabuf=" + dmabuf
-                + ", copyFallback=" + copyFallback + ", maxInFlightBytes=" + maxInFlightBytes + ", ioThreads="
-                + ioThreads + ", closeGracePeriod=" + closeGracePeriod + ", metrics=" + (meterRegistry != null) + '}';
-    }
-
-    private static final class Builder {
-        DevmemBackend backend;
-        String interfaceName;
-        DmabufSource dmabuf;
-        boolean copyFallback;
-        long maxInFlightBytes = Defaults.MAX_IN_FLIGHT_BYTES;
-        int ioThreads = Defaults.IO_THREADS;
-        DevmemLoops loops;
-        MeterRegistry meterRegistry;
-        Scheduler timer;
-        Duration closeGracePeriod = Defaults.CLOSE_GRACE_PERIOD;
-
-        Builder() {
-        }
-
-        Builder(DevmemSender s) {
-            backend = s.backend;
-            interfaceName = s.interfaceName;
-            dmabuf = s.dmabuf;
-            copyFallback = s.copyFallback;
-            maxInFlightBytes = s.maxInFlightBytes;
-            ioThreads = s.ioThreads;
-            loops = s.loops;
-            meterRegistry = s.meterRegistry;
-            timer = s.timer;
-            closeGracePeriod = s.closeGracePeriod;
-        }
+        return "DevmemSender{" + transport + ", copyFallback=" + copyFallback + ", maxInFlightBytes="
+                + maxInFlightBytes + '}';
     }
 }

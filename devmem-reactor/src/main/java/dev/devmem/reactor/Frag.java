@@ -9,7 +9,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * One frag of a {@link Connection}.
+ * One frag of a connection.
  *
  * <p>Exactly-once release without a CAS in the common case. Only the connection's loop thread ever
  * hands a frag back to the socket, so a loop-only flag ({@link #handed}) is what makes the hand-back
@@ -31,7 +31,7 @@ final class Frag implements DevmemFrag, Releasable {
         }
     }
 
-    private final Connection connection;
+    private final ReleaseTarget connection;
     private final MemorySegment memory;
     private final long offset;
     private final long streamPosition;
@@ -43,7 +43,7 @@ final class Frag implements DevmemFrag, Releasable {
     /** Handed back to the socket (loop thread only). */
     private boolean handed;
 
-    Frag(Connection connection, byte kind, int dmabufId, long offset, int length, long streamPosition, int key,
+    Frag(ReleaseTarget connection, byte kind, int dmabufId, long offset, int length, long streamPosition, int key,
          MemorySegment memory) {
         this.connection = connection;
         this.kind = kind;
@@ -85,11 +85,11 @@ final class Frag implements DevmemFrag, Releasable {
         if (released != 0) {
             return;
         }
-        if (connection.loop.inLoop()) {
+        if (connection.inLoop()) {
             RELEASED.setRelease(this, 1);
-            connection.released(this); // hands it back now, once: see handBack
+            connection.released(this, 1); // hands it back now, once: see handBack
         } else if (RELEASED.compareAndSet(this, 0, 1)) {
-            connection.released(this);
+            connection.released(this, 1);
         }
     }
 
@@ -112,7 +112,7 @@ final class Frag implements DevmemFrag, Releasable {
     }
 
     @Override
-    public void handBack(Connection c) throws DevmemException {
+    public void handBack(ReleaseTarget c) throws DevmemException {
         if (!handed) {
             handed = true;
             c.handBack(KINDS[kind], key);

@@ -53,7 +53,30 @@ final class FragBatch implements DevmemFragBatch, Releasable {
         }
     }
 
-    private final Connection connection;
+    /** A connection's spare arrays (loop thread only): a batch's arrays are reused once all its frags are back. */
+    static final class ArraysPool {
+        private final java.util.ArrayDeque<Arrays_> spare = new java.util.ArrayDeque<>();
+        private final int capacity;
+
+        ArraysPool(int capacity) {
+            this.capacity = capacity;
+        }
+
+        Arrays_ take() {
+            Arrays_ a = spare.poll();
+            return a != null ? a : new Arrays_(capacity);
+        }
+
+        void recycle(Arrays_ a) {
+            spare.offer(a);
+        }
+
+        void clear() {
+            spare.clear();
+        }
+    }
+
+    private final ReleaseTarget connection;
     private final long[] released;
     private final int size;
     private final long bytes;
@@ -62,7 +85,7 @@ final class FragBatch implements DevmemFragBatch, Releasable {
     private int handedCount;
 
     /** On the loop thread: copies the receive's frags. */
-    FragBatch(Connection connection, ReceiveBatch batch, int n, Arrays_ a) {
+    FragBatch(ReleaseTarget connection, ReceiveBatch batch, int n, Arrays_ a) {
         this.connection = connection;
         this.size = n;
         this.bytes = batch.bytes();
@@ -140,7 +163,7 @@ final class FragBatch implements DevmemFragBatch, Releasable {
         while ((old & bit) == 0) {
             long witness = (long) BITS.compareAndExchange(released, w, old, old | bit);
             if (witness == old) {
-                if (connection.loop.inLoop()) {
+                if (connection.inLoop()) {
                     handOne(i); // the common case, a consumer on the loop thread: no scan, no queue
                 } else {
                     notifyReleased(1);
@@ -198,7 +221,7 @@ final class FragBatch implements DevmemFragBatch, Releasable {
     }
 
     private void notifyReleased(int frags) {
-        if (connection.loop.inLoop()) {
+        if (connection.inLoop()) {
             connection.released(this, frags);
         } else if (queued == 0 && QUEUED.compareAndSet(this, 0, 1)) {
             connection.released(this, frags);
@@ -209,7 +232,7 @@ final class FragBatch implements DevmemFragBatch, Releasable {
 
     /** On the loop thread: hands back every frag released since the last call. */
     @Override
-    public void handBack(Connection c) throws DevmemException {
+    public void handBack(ReleaseTarget c) throws DevmemException {
         QUEUED.setVolatile(this, 0);
         Arrays_ a = arrays;
         if (a == null) {

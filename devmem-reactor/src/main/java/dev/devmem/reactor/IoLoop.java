@@ -201,15 +201,25 @@ final class IoLoop implements Runnable {
                 safeClose(channels[i], cause);
             }
             waiterClosed = true;
-            while (wakers.get() != 0) {
-                Thread.onSpinWait();
-            }
+            awaitWakersLeft();
             waiter.close();
             ended = true;
             synchronized (tasks) {
                 runTasks();
             }
             terminated.countDown();
+        }
+    }
+
+    /**
+     * The loop's one wait besides its park: once {@code waiterClosed} is set, a thread still inside
+     * {@link #wakeup()} has at most its eventfd write left, so the loop spins until it is out before
+     * closing the waiter (whose fd number could otherwise be reused under that write). A method of
+     * its own so that a blocking-call detector can allow exactly this spin and nothing else.
+     */
+    private void awaitWakersLeft() {
+        while (wakers.get() != 0) {
+            Thread.onSpinWait();
         }
     }
 

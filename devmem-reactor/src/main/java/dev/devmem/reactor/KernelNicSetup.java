@@ -1,12 +1,11 @@
 package dev.devmem.reactor;
 
 import dev.devmem.api.DevmemException;
-import dev.devmem.ffm.nicsetup.DevmemFlow;
-import dev.devmem.ffm.nicsetup.DevmemNicSetup;
-import dev.devmem.ffm.nicsetup.NicSetupHandle;
-import dev.devmem.ffm.nicsetup.NicSetupSpec;
 
-/** {@link NicSetup#kernel()}: the receiver's target turned into a {@link DevmemNicSetup} plan. */
+/**
+ * {@link NicSetup#kernel()}: the receiver's target checked here, then applied by the backend module's
+ * {@link dev.devmem.api.spi.KernelNicSetup} (devmem-ffm's {@code DevmemNicSetup}).
+ */
 enum KernelNicSetup implements NicSetup {
     INSTANCE;
 
@@ -28,10 +27,9 @@ enum KernelNicSetup implements NicSetup {
             throw new IllegalArgumentException("NicSetup.kernel() needs the listen port for the flow rule; "
                     + "port 0 (any free port) is only known after listening");
         }
-        NicSetupSpec spec = NicSetupSpec.of(target.interfaceName(), target.rxQueues())
-                .withFlow(DevmemFlow.to(target.local().getAddress(), target.local().getPort()));
-        NicSetupHandle handle = DevmemNicSetup.apply(spec);
-        return handle::close;
+        var applied = SpiServices.kernelNicSetup().apply(target.interfaceName(), target.rxQueues(),
+                target.local().getAddress(), target.local().getPort());
+        return applied::close;
     }
 
     @Override

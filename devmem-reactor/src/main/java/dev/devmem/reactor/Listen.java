@@ -106,7 +106,7 @@ final class Listen extends Flux<DevmemConnection> {
                 if (c == null) {
                     continue;
                 }
-                c.loop.register(c);
+                c.register();
                 if (requested != Long.MAX_VALUE) {
                     REQUESTED.decrementAndGet(this);
                 }

@@ -5,21 +5,19 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 
-import java.util.Collections;
 import java.util.Locale;
-import java.util.Map;
-import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The recorder behind {@link DevmemMeters}: meters resolved once per registry and cached, gauges
- * backed by atomics. Every method is cheap and allocation-free; the no-registry instance does nothing.
+ * backed by atomics, per registry and receiver name. Every method is cheap and allocation-free; the no-registry instance does nothing.
  */
 final class Metrics {
     private static final FragKind[] KINDS = FragKind.values();
-    private static final Map<MeterRegistry, Metrics> CACHE = Collections.synchronizedMap(new WeakHashMap<>());
-    static final Metrics NOOP = new Metrics(null);
+    private static final MeterCache<Metrics> CACHE = new MeterCache<>();
+    static final Metrics NOOP = new Metrics(null, null);
 
     private final boolean enabled;
     private final Counter[] bytes;
@@ -36,11 +34,12 @@ final class Metrics {
     final AtomicLong bindings = new AtomicLong();
     final AtomicLong connections = new AtomicLong();
 
-    static Metrics of(MeterRegistry registry) {
-        return registry == null ? NOOP : CACHE.computeIfAbsent(registry, Metrics::new);
+    /** The recorder of {@code registry} for the receiver called {@code name} (the {@code name} tag). */
+    static Metrics of(MeterRegistry registry, String name) {
+        return registry == null ? NOOP : CACHE.get(registry, name, Metrics::new);
     }
 
-    private Metrics(MeterRegistry r) {
+    private Metrics(MeterRegistry r, String name) {
         enabled = r != null;
         bytes = new Counter[KINDS.length];
         frags = new Counter[KINDS.length];
@@ -50,41 +49,42 @@ final class Metrics {
             dontneedTokens = null;
             return;
         }
+        Tags named = Tags.of(DevmemMeters.Tags.NAME.asString(), name);
         for (FragKind k : KINDS) {
             String tag = k.name().toLowerCase(Locale.ROOT);
             bytes[k.ordinal()] = Counter.builder(DevmemMeters.RECEIVED_BYTES.getName())
                     .baseUnit("bytes").tag(DevmemMeters.Tags.KIND.asString(), tag)
-                    .description("Bytes received, by frag kind").register(r);
+                    .description("Bytes received, by frag kind").tags(named).register(r);
             frags[k.ordinal()] = Counter.builder(DevmemMeters.RECEIVED_FRAGS.getName())
                     .baseUnit("frags").tag(DevmemMeters.Tags.KIND.asString(), tag)
-                    .description("Frags received, by frag kind").register(r);
+                    .description("Frags received, by frag kind").tags(named).register(r);
         }
         batch = DistributionSummary.builder(DevmemMeters.RECEIVE_BATCH_FRAGS.getName()).baseUnit("frags")
-                .description("Frags returned by one recvmsg").register(r);
+                .description("Frags returned by one recvmsg").tags(named).register(r);
         returned = Counter.builder(DevmemMeters.RETURNED_FRAGS.getName()).baseUnit("frags")
-                .description("Frags handed back to the socket").register(r);
+                .description("Frags handed back to the socket").tags(named).register(r);
         reclaimed = Counter.builder(DevmemMeters.RECLAIMED_FRAGS.getName()).baseUnit("frags")
-                .description("Frags never released, reclaimed by closing their socket").register(r);
+                .description("Frags never released, reclaimed by closing their socket").tags(named).register(r);
         dontneedCalls = Counter.builder(DevmemMeters.DONTNEED_CALLS.getName()).baseUnit("calls")
-                .description("SO_DEVMEM_DONTNEED calls").register(r);
+                .description("SO_DEVMEM_DONTNEED calls").tags(named).register(r);
         dontneedTokens = DistributionSummary.builder(DevmemMeters.DONTNEED_TOKENS.getName()).baseUnit("tokens")
-                .description("Tokens freed per SO_DEVMEM_DONTNEED call").register(r);
+                .description("Tokens freed per SO_DEVMEM_DONTNEED call").tags(named).register(r);
         String reason = DevmemMeters.Tags.REASON.asString();
         stallDemand = Counter.builder(DevmemMeters.STALLS.getName())
                 .tag(reason, DevmemMeters.StallReason.DEMAND.tagValue())
-                .description("Times reading stopped, by reason").register(r);
+                .description("Times reading stopped, by reason").tags(named).register(r);
         stallTokens = Counter.builder(DevmemMeters.STALLS.getName())
                 .tag(reason, DevmemMeters.StallReason.TOKENS.tagValue())
-                .description("Times reading stopped, by reason").register(r);
+                .description("Times reading stopped, by reason").tags(named).register(r);
         stallBuffers = Counter.builder(DevmemMeters.STALLS.getName())
                 .tag(reason, DevmemMeters.StallReason.BUFFERS.tagValue())
-                .description("Times reading stopped, by reason").register(r);
+                .description("Times reading stopped, by reason").tags(named).register(r);
         Gauge.builder(DevmemMeters.TOKENS_OUTSTANDING.getName(), outstanding, AtomicLong::get).baseUnit("frags")
-                .description("Frags delivered and not yet handed back").register(r);
+                .description("Frags delivered and not yet handed back").tags(named).register(r);
         Gauge.builder(DevmemMeters.BINDINGS_ACTIVE.getName(), bindings, AtomicLong::get).baseUnit("bindings")
-                .description("Rx bindings held").register(r);
+                .description("Rx bindings held").tags(named).register(r);
         Gauge.builder(DevmemMeters.CONNECTIONS_ACTIVE.getName(), connections, AtomicLong::get)
-                .baseUnit("connections").description("Open connections").register(r);
+                .baseUnit("connections").description("Open connections").tags(named).register(r);
     }
 
     boolean enabled() {
@@ -128,9 +128,12 @@ final class Metrics {
             return;
         }
         dontneedCalls.increment(calls);
-        double mean = (double) tokens / calls;
+        // whole tokens per call, spread as evenly as the total allows: the recorded sum is the total
+        // exactly (a floating-point mean summed back drifts off the integer)
+        long each = tokens / calls;
+        long extra = tokens % calls;
         for (long i = 0; i < calls; i++) {
-            dontneedTokens.record(mean);
+            dontneedTokens.record(i < extra ? each + 1 : each);
         }
     }
 

@@ -6,5 +6,5 @@ import dev.devmem.api.DevmemException;
 interface Releasable {
 
     /** On the loop thread: hands what was released back to the connection's socket. */
-    void handBack(Connection c) throws DevmemException;
+    void handBack(ReleaseTarget c) throws DevmemException;
 }

@@ -6,11 +6,8 @@ import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.RxBinding;
-import dev.devmem.ffm.sys.NetnsAffinity;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 
@@ -19,11 +16,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 
 /**
  * What one receiver subscription holds, acquired in order and released in reverse: the I/O loops
@@ -36,61 +30,18 @@ import java.util.function.Consumer;
  */
 final class Scope {
     private static final Logger log = Loggers.getLogger(Scope.class);
-    /** Blocking setup and teardown (netlink, ethtool, connect) never runs on a Reactor or I/O thread. */
-    static final ExecutorService SETUP = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "devmem-setup-" + SetupThreads.NEXT.incrementAndGet());
-        t.setDaemon(true);
-        return t;
-    });
-
-    private static final class SetupThreads {
-        static final AtomicInteger NEXT = new AtomicInteger();
-    }
-
-    /**
-     * What {@code open} returns, opened on a setup thread in the subscriber's network namespace
-     * (sockets belong to the namespace of the thread that creates them). If the subscriber cancels
-     * while it is being opened, {@code release} gets it as soon as it is open: it is never lost.
-     */
-    static <T> Mono<T> openOnSetupThread(Class<T> type, Callable<? extends T> open, Consumer<? super T> release) {
-        return Mono.<T>create(sink -> {
-            AtomicInteger state = new AtomicInteger(); // 0 opening, 1 cancelled, 2 handed over
-            sink.onCancel(() -> state.compareAndSet(0, 1));
-            NetnsAffinity netns;
-            try {
-                netns = NetnsAffinity.ofCurrentThread();
-            } catch (Throwable t) {
-                sink.error(t);
-                return;
-            }
-            SETUP.execute(() -> {
-                T opened;
-                try (netns) {
-                    netns.enter();
-                    opened = open.call();
-                } catch (Throwable t) {
-                    sink.error(t);
-                    return;
-                }
-                if (state.compareAndSet(0, 2)) {
-                    sink.success(opened);
-                } else {
-                    release.accept(opened);
-                }
-            });
-        }).doOnDiscard(type, release);
-    }
-
     /** Budget when nothing is bound (host frags only): frags, i.e. host slab slices, held at once. */
     static final int UNBOUND_BUDGET = 1024;
 
-    final DevmemReceiver config;
+    private final TransportResources resources;
+    private final RxOptions options;
     final Metrics metrics;
-    final Scheduler timer;
-    final int batchSize;
     int budget;
+    /** The budget as credit, shared by every connection of this scope (of its binding). */
+    TokenCredit credit;
+    /** What every connection of this scope runs with; set once the budget is known. */
+    RxSettings settings;
     DevmemLoops loops;
-    private boolean ownsLoops;
     private NicSetup.Undo undo;
     private RxBinding binding;
     private volatile DevmemListener listener;
@@ -100,41 +51,37 @@ final class Scope {
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final Sinks.Empty<Void> closed = Sinks.empty();
 
-    private Scope(DevmemReceiver config) {
-        this.config = config;
-        this.metrics = Metrics.of(config.meterRegistry());
-        this.timer = config.timer() != null ? config.timer() : Schedulers.parallel();
-        this.batchSize = config.batchSize();
+    private Scope(TransportConfig transport, RxOptions options) {
+        this.resources = new TransportResources(transport);
+        this.options = options;
+        this.metrics = Metrics.of(transport.meterRegistry(), transport.tagName());
     }
 
     /**
      * Blocking: acquires everything for a listener on {@code local} or a connection to {@code remote}.
      * On failure, releases what it had acquired, in reverse, and rethrows.
      */
-    static Scope open(DevmemReceiver config, InetSocketAddress local, InetSocketAddress remote,
-                      java.util.concurrent.Callable<? extends DevmemSocket> opener) throws Exception {
-        Scope s = new Scope(config);
-        DevmemBackend backend = config.backend();
+    static Scope open(TransportConfig transport, RxOptions options, InetSocketAddress local, InetSocketAddress remote,
+                      Callable<? extends DevmemSocket> opener) throws Exception {
+        Scope s = new Scope(transport, options);
+        DevmemBackend backend = transport.backend();
         try {
-            s.loops = config.loops();
-            if (s.loops == null) {
-                s.loops = DevmemLoops.create(backend, config.ioThreads());
-                s.ownsLoops = true;
-            } else if (s.loops.backend() != backend) {
-                throw new IllegalArgumentException("the loops serve backend " + s.loops.backend().name()
-                        + ", the receiver uses " + backend.name());
-            }
-            RxBindingSpec spec = config.bindingSpec();
-            s.undo = config.nicSetup().apply(new NicSetup.Target(
+            s.loops = s.resources.acquireLoops();
+            RxBindingSpec spec = options.bindingSpec(transport);
+            s.undo = options.nicSetup().apply(new NicSetup.Target(
                     spec == null ? null : spec.interfaceName(), spec == null ? List.of() : spec.rxQueues(),
                     local, remote));
             if (spec != null) {
                 s.binding = backend.bindRx(spec);
                 s.metrics.bindings(1);
             }
-            s.budget = budget(config, s.binding);
+            s.budget = budget(options, s.binding);
+            s.credit = new TokenCredit(s.budget);
+            int perConnection = options.connectionLimit() > 0 ? Math.min(options.connectionLimit(), s.budget) : s.budget;
+            s.settings = new RxSettings(s.credit, perConnection, options.batchSize(), options.releaseFlushDelay().toNanos(),
+                    transport.closeGracePeriod().toNanos(), s.resources.timer, s.metrics);
             if (local != null) {
-                s.listener = backend.listen(local, config.backlog());
+                s.listener = backend.listen(local, options.backlog());
             } else if (remote != null) {
                 s.connected = backend.connect(remote);
             } else {
@@ -147,7 +94,7 @@ final class Scope {
         }
     }
 
-    static int budget(DevmemReceiver config, RxBinding binding) {
+    static int budget(RxOptions config, RxBinding binding) {
         long pool = binding == null ? 0 : binding.dmabufSize() / config.fragSize();
         int asked = config.tokenBudget();
         if (asked > 0) {
@@ -210,12 +157,12 @@ final class Scope {
             socket.close();
             return null;
         }
-        Connection c = new Connection(socket, this, loops.next());
+        Connection c = new Connection(socket, settings, loops.next(), this::connectionClosed);
         connections.add(c);
         if (rootReleased.get() && connections.remove(c)) {
             // raced with the end of the subscription: it will not be emitted
             c.closeIfUnsubscribed(new IllegalStateException("receiver subscription ended"));
-            c.loop.register(c);
+            c.register();
             return null;
         }
         return c;
@@ -228,7 +175,7 @@ final class Scope {
 
     void release() {
         if (refs.decrementAndGet() == 0) {
-            SETUP.execute(this::teardown);
+            SetupThreads.execute(this::teardown);
         }
     }
 
@@ -276,17 +223,11 @@ final class Scope {
                 }
             });
         }
-        if (ownsLoops && loops != null) {
-            loops.dispose();
-        }
+        resources.releaseLoops();
         closed.tryEmitEmpty();
     }
 
     private static void close(String what, Runnable r) {
-        try {
-            r.run();
-        } catch (RuntimeException e) {
-            log.warn("devmem: closing the {} failed", what, e);
-        }
+        TransportResources.close(log, what, r);
     }
 }

@@ -15,12 +15,8 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Operators;
 import reactor.util.Logger;
 import reactor.util.Loggers;
-import reactor.util.context.Context;
 
 import java.util.ArrayDeque;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import java.util.function.Function;
 
 /**
@@ -43,46 +39,30 @@ import java.util.function.Function;
  * Regions still in flight then are never freed (the buffer dies with the subscription): nothing is
  * reused early.
  */
-final class TxChannel extends Channel implements Subscription {
+final class TxChannel extends LoopChannel<TxCompletion> {
     private static final Logger log = Loggers.getLogger(TxChannel.class);
-    private static final int NEW = 0;
-    private static final int ACTIVE = 1;
-    private static final int DONE = 2;
-    private static final int DRAINING = 3;
-    private static final int CLOSED = 4;
     /** Completions waiting for downstream demand beyond which no new slice is requested. */
     static final int MAX_READY = 1024;
     /** Sends per loop pass, so that one sender does not starve the other channels of its loop. */
     private static final int SENDS_PER_PASS = 32;
 
-    private static final AtomicLongFieldUpdater<TxChannel> REQUESTED =
-            AtomicLongFieldUpdater.newUpdater(TxChannel.class, "requested");
-
-    final IoLoop loop;
     private final TxSession session;
     private final DevmemTxSocket socket;
     private final TxBinding binding;
     private final TxBuffer buffer;
     private final TxMetrics metrics;
     private final long maxInFlight;
-    private final long graceNanos;
     private final MpscUnboundedAtomicArrayQueue<TxSlice> incoming = new MpscUnboundedAtomicArrayQueue<>(16);
     private final ArrayDeque<TxSlice> sending = new ArrayDeque<>();
     private final ArrayDeque<TxSlice> awaiting = new ArrayDeque<>();
     private final ArrayDeque<TxCompletion> ready = new ArrayDeque<>();
-    private final Upstream upstream = new Upstream();
+    private final SliceUpstream upstream = new SliceUpstream(this);
     private final Completions completions = new Completions();
 
     // --- touched by other threads ---
-    private volatile long requested;
-    private volatile boolean cancelled;
     private volatile boolean closeRequested;
-    private volatile boolean graceDue;
-    private volatile boolean closedFlag;
 
     // --- loop thread only ---
-    private int state = NEW;
-    private CoreSubscriber<? super TxCompletion> actual;
     private long nextSequence;
     private long streamOffset;
     private long inFlightBytes;
@@ -95,14 +75,13 @@ final class TxChannel extends Channel implements Subscription {
     private DevmemException completionError;
 
     TxChannel(TxSession session, IoLoop loop) {
+        super(loop, session.timer, session.graceNanos);
         this.session = session;
-        this.loop = loop;
         this.socket = session.socket();
         this.binding = session.binding();
         this.buffer = session.buffer();
         this.metrics = session.metrics;
-        this.maxInFlight = session.config.maxInFlightBytes();
-        this.graceNanos = session.config.closeGracePeriod().toNanos();
+        this.maxInFlight = session.maxInFlightBytes;
     }
 
     /** Any thread: the downstream subscribes; the user's publisher is made here, then the loop takes over. */
@@ -125,32 +104,6 @@ final class TxChannel extends Channel implements Subscription {
         Flux.from(slices).doOnDiscard(TxSlice.class, TxSlice::release).subscribe(upstream);
     }
 
-    private void activate(CoreSubscriber<? super TxCompletion> s) {
-        if (state != NEW) {
-            s.onError(new IllegalStateException("devmem sender already closed"));
-            return;
-        }
-        actual = s;
-        state = ACTIVE;
-    }
-
-    // ------------------------------------------------------------------ Subscription (downstream)
-
-    @Override
-    public void request(long n) {
-        if (Operators.validate(n) && Operators.addCap(REQUESTED, this, n) == 0) {
-            loop.signal();
-        }
-    }
-
-    @Override
-    public void cancel() {
-        if (!cancelled) {
-            cancelled = true;
-            loop.signal();
-        }
-    }
-
     /** Any thread: the session is closing (cancel, error or complete of the outer subscription). */
     void requestClose() {
         closeRequested = true;
@@ -164,30 +117,25 @@ final class TxChannel extends Channel implements Subscription {
     // ------------------------------------------------------------------ loop thread
 
     @Override
-    boolean work() {
-        switch (state) {
-            case NEW:
-                if (closeRequested) {
-                    enterDraining();
-                    return true;
-                }
-                return false;
-            case ACTIVE:
-                return workActive();
-            case DONE:
-                if (closeRequested || cancelled) {
-                    closeSocket();
-                    return true;
-                }
-                return false;
-            case DRAINING:
-                return workDraining();
-            default:
-                return false;
+    boolean workNew() {
+        if (closeRequested) {
+            enterDraining();
+            return true;
         }
+        return false;
     }
 
-    private boolean workActive() {
+    @Override
+    boolean workDone() {
+        if (closeRequested || cancelled) {
+            closeSocket();
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    boolean workActive() {
         if (cancelled || closeRequested) {
             enterDraining();
             return true;
@@ -357,7 +305,7 @@ final class TxChannel extends Channel implements Subscription {
             TxCompletion c = ready.pollFirst();
             any = true;
             if (r != Long.MAX_VALUE) {
-                REQUESTED.decrementAndGet(this);
+                produced(1);
             }
             try {
                 actual.onNext(c);
@@ -389,18 +337,9 @@ final class TxChannel extends Channel implements Subscription {
         up.request(1);
     }
 
-    private void fail(Throwable e) {
-        CoreSubscriber<? super TxCompletion> a = actual;
-        enterDraining();
-        if (a != null) {
-            a.onError(e);
-        }
-    }
-
     /** Stops sending and gives back what was never sent; what is in flight is waited for. */
-    private void enterDraining() {
-        state = DRAINING;
-        actual = null;
+    @Override
+    void onDraining() {
         ready.clear();
         upstream.cancel();
         TxSlice s;
@@ -424,18 +363,12 @@ final class TxChannel extends Channel implements Subscription {
             }
         }
         if (inFlightBytes > 0) {
-            try {
-                session.timer.schedule(() -> {
-                    graceDue = true;
-                    loop.signal();
-                }, graceNanos, TimeUnit.NANOSECONDS);
-            } catch (RejectedExecutionException e) {
-                graceDue = true;
-            }
+            startGrace();
         }
     }
 
-    private boolean workDraining() {
+    @Override
+    boolean workDraining() {
         TxSlice s;
         while ((s = incoming.poll()) != null) {
             s.release(); // arrived after the end: never ours
@@ -472,8 +405,7 @@ final class TxChannel extends Channel implements Subscription {
         } catch (RuntimeException e) {
             log.warn("closing {} failed", socket, e);
         }
-        state = CLOSED;
-        closedFlag = true;
+        markClosed();
         sending.clear();
         awaiting.clear();
         session.channelClosed();
@@ -485,20 +417,20 @@ final class TxChannel extends Channel implements Subscription {
     }
 
     @Override
-    boolean isClosed() {
-        return state == CLOSED;
-    }
-
-    @Override
     void closeNow(Throwable cause) {
-        CoreSubscriber<? super TxCompletion> a = actual;
-        if (state == ACTIVE && a != null) {
-            actual = null;
-            state = DRAINING;
-            a.onError(cause);
-        }
+        errorIfActive(cause);
         upstream.cancel();
         closeSocket();
+    }
+
+    /** Any thread: the upstream delivered a slice; a closed channel gives it back at once. */
+    void offer(TxSlice slice) {
+        if (closedFlag) {
+            slice.release();
+            return;
+        }
+        incoming.offer(slice);
+        loop.signal();
     }
 
     /** Bytes sent and not yet completed (loop thread, or tests after the end). */
@@ -509,62 +441,5 @@ final class TxChannel extends Channel implements Subscription {
     @Override
     public String toString() {
         return "DevmemSender{" + socket + ", " + buffer + '}';
-    }
-
-    /** The subscriber to the user's slice publisher. */
-    private final class Upstream implements CoreSubscriber<TxSlice> {
-        volatile Subscription subscription;
-        volatile Throwable error;
-        volatile boolean complete;
-        private volatile boolean cancelledUp;
-
-        @Override
-        public Context currentContext() {
-            return Context.empty();
-        }
-
-        @Override
-        public void onSubscribe(Subscription s) {
-            if (Operators.validate(subscription, s)) {
-                subscription = s;
-                if (cancelledUp) {
-                    s.cancel();
-                } else {
-                    loop.signal();
-                }
-            }
-        }
-
-        @Override
-        public void onNext(TxSlice slice) {
-            if (cancelledUp || closedFlag) {
-                slice.release();
-                return;
-            }
-            incoming.offer(slice);
-            loop.signal();
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            error = t;
-            loop.signal();
-        }
-
-        @Override
-        public void onComplete() {
-            complete = true;
-            loop.signal();
-        }
-
-        void cancel() {
-            if (!cancelledUp) {
-                cancelledUp = true;
-                Subscription s = subscription;
-                if (s != null) {
-                    s.cancel();
-                }
-            }
-        }
     }
 }

@@ -3,10 +3,8 @@ package dev.devmem.reactor;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 
-import java.util.Collections;
-import java.util.Map;
-import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -14,8 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * cached, gauges backed by atomics, the no-registry instance a no-op. Called on the I/O loop.
  */
 final class TxMetrics {
-    private static final Map<MeterRegistry, TxMetrics> CACHE = Collections.synchronizedMap(new WeakHashMap<>());
-    static final TxMetrics NOOP = new TxMetrics(null);
+    private static final MeterCache<TxMetrics> CACHE = new MeterCache<>();
+    static final TxMetrics NOOP = new TxMetrics(null, null);
 
     private final boolean enabled;
     private final Counter bytes;
@@ -32,43 +30,45 @@ final class TxMetrics {
     final AtomicLong devmemBindings = new AtomicLong();
     final AtomicLong fallbackBindings = new AtomicLong();
 
-    static TxMetrics of(MeterRegistry registry) {
-        return registry == null ? NOOP : CACHE.computeIfAbsent(registry, TxMetrics::new);
+    /** The recorder of {@code registry} for the sender called {@code name} (the {@code name} tag). */
+    static TxMetrics of(MeterRegistry registry, String name) {
+        return registry == null ? NOOP : CACHE.get(registry, name, TxMetrics::new);
     }
 
-    private TxMetrics(MeterRegistry r) {
+    private TxMetrics(MeterRegistry r, String name) {
         enabled = r != null;
         if (r == null) {
             bytes = sends = completions = completedBytes = copied = notifications = slices = null;
             stallInflight = stallSocket = fallbacks = null;
             return;
         }
-        bytes = counter(r, DevmemMeters.TX_BYTES, "bytes", "Bytes the kernel took from device memory");
-        sends = counter(r, DevmemMeters.TX_SENDS, "sends", "sendmsg calls that took bytes");
-        completions = counter(r, DevmemMeters.TX_COMPLETIONS, "sends", "Sends reported complete");
-        completedBytes = counter(r, DevmemMeters.TX_COMPLETED_BYTES, "bytes", "Bytes of completed sends");
-        copied = counter(r, DevmemMeters.TX_COPIED, "sends", "Completed sends the kernel reported as copied");
-        notifications = counter(r, DevmemMeters.TX_NOTIFICATIONS, "notifications",
+        Tags named = Tags.of(DevmemMeters.Tags.NAME.asString(), name);
+        bytes = counter(r, named, DevmemMeters.TX_BYTES, "bytes", "Bytes the kernel took from device memory");
+        sends = counter(r, named, DevmemMeters.TX_SENDS, "sends", "sendmsg calls that took bytes");
+        completions = counter(r, named, DevmemMeters.TX_COMPLETIONS, "sends", "Sends reported complete");
+        completedBytes = counter(r, named, DevmemMeters.TX_COMPLETED_BYTES, "bytes", "Bytes of completed sends");
+        copied = counter(r, named, DevmemMeters.TX_COPIED, "sends", "Completed sends the kernel reported as copied");
+        notifications = counter(r, named, DevmemMeters.TX_NOTIFICATIONS, "notifications",
                 "Completion notifications read from the error queue");
-        slices = counter(r, DevmemMeters.TX_SLICES, "slices", "Slices completed");
-        fallbacks = counter(r, DevmemMeters.TX_FALLBACKS, "subscriptions",
+        slices = counter(r, named, DevmemMeters.TX_SLICES, "slices", "Slices completed");
+        fallbacks = counter(r, named, DevmemMeters.TX_FALLBACKS, "subscriptions",
                 "Sender subscriptions on the copy fallback");
         String reason = DevmemMeters.Tags.REASON.asString();
         stallInflight = Counter.builder(DevmemMeters.TX_STALLS.getName()).tag(reason, "inflight")
-                .description("Times sending stopped, by reason").register(r);
+                .description("Times sending stopped, by reason").tags(named).register(r);
         stallSocket = Counter.builder(DevmemMeters.TX_STALLS.getName()).tag(reason, "socket")
-                .description("Times sending stopped, by reason").register(r);
+                .description("Times sending stopped, by reason").tags(named).register(r);
         Gauge.builder(DevmemMeters.TX_OUTSTANDING_BYTES.getName(), outstandingBytes, AtomicLong::get).baseUnit("bytes")
-                .description("Bytes sent and not yet completed").register(r);
+                .description("Bytes sent and not yet completed").tags(named).register(r);
         String mode = DevmemMeters.Tags.MODE.asString();
         Gauge.builder(DevmemMeters.TX_BINDINGS_ACTIVE.getName(), devmemBindings, AtomicLong::get).tag(mode, "devmem")
-                .baseUnit("bindings").description("TX bindings held").register(r);
+                .baseUnit("bindings").description("TX bindings held").tags(named).register(r);
         Gauge.builder(DevmemMeters.TX_BINDINGS_ACTIVE.getName(), fallbackBindings, AtomicLong::get)
-                .tag(mode, "fallback").baseUnit("bindings").description("TX bindings held").register(r);
+                .tag(mode, "fallback").baseUnit("bindings").description("TX bindings held").tags(named).register(r);
     }
 
-    private static Counter counter(MeterRegistry r, DevmemMeters m, String unit, String description) {
-        return Counter.builder(m.getName()).baseUnit(unit).description(description).register(r);
+    private static Counter counter(MeterRegistry r, Tags named, DevmemMeters m, String unit, String description) {
+        return Counter.builder(m.getName()).baseUnit(unit).description(description).tags(named).register(r);
     }
 
     void sent(long n) {

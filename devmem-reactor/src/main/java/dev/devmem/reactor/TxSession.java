@@ -11,7 +11,6 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 
@@ -28,11 +27,11 @@ import java.util.function.Function;
 final class TxSession {
     private static final Logger log = Loggers.getLogger(TxSession.class);
 
-    final DevmemSender config;
+    private final TransportResources resources;
     final TxMetrics metrics;
     final Scheduler timer;
-    private DevmemLoops loops;
-    private boolean ownsLoops;
+    final long maxInFlightBytes;
+    final long graceNanos;
     private TxBinding binding;
     private boolean fallback;
     private TxBuffer buffer;
@@ -42,23 +41,21 @@ final class TxSession {
     private final AtomicBoolean tornDown = new AtomicBoolean();
     private final Sinks.Empty<Void> closed = Sinks.empty();
 
-    private TxSession(DevmemSender config) {
-        this.config = config;
-        this.metrics = TxMetrics.of(config.meterRegistry());
-        this.timer = config.timer() != null ? config.timer() : Schedulers.parallel();
+    private TxSession(TransportConfig transport, long maxInFlightBytes) {
+        this.resources = new TransportResources(transport);
+        this.metrics = TxMetrics.of(transport.meterRegistry(), transport.tagName());
+        this.timer = resources.timer;
+        this.maxInFlightBytes = maxInFlightBytes;
+        this.graceNanos = transport.closeGracePeriod().toNanos();
     }
 
     /** Blocking: loops, binding, buffer, socket. On failure releases what it had, in reverse, and rethrows. */
-    static TxSession open(DevmemSender config, InetSocketAddress remote) throws Exception {
-        TxSession s = new TxSession(config);
-        DevmemBackend backend = config.backend();
-        TxBindingSpec spec = config.bindingSpec();
+    static TxSession open(TransportConfig transport, long maxInFlightBytes, TxBindingSpec spec, InetSocketAddress remote)
+            throws Exception {
+        TxSession s = new TxSession(transport, maxInFlightBytes);
+        DevmemBackend backend = transport.backend();
         try {
-            s.loops = config.loops();
-            if (s.loops == null) {
-                s.loops = DevmemLoops.create(backend, config.ioThreads());
-                s.ownsLoops = true;
-            }
+            s.resources.acquireLoops();
             s.binding = backend.bindTx(spec);
             s.fallback = s.binding.fallbackCause().isPresent();
             s.metrics.binding(s.fallback, 1);
@@ -97,7 +94,7 @@ final class TxSession {
                     if (channel != null || closing) {
                         c = null;
                     } else {
-                        c = channel = new TxChannel(TxSession.this, loops.next());
+                        c = channel = new TxChannel(TxSession.this, resources.loops().next());
                     }
                 }
                 if (c == null) {
@@ -122,14 +119,14 @@ final class TxSession {
         if (c != null) {
             c.requestClose();
         } else {
-            Scope.SETUP.execute(this::teardown);
+            SetupThreads.execute(this::teardown);
         }
         return closed.asMono();
     }
 
     /** From the loop: the socket is closed. */
     void channelClosed() {
-        Scope.SETUP.execute(this::teardown);
+        SetupThreads.execute(this::teardown);
     }
 
     private void teardown() {
@@ -146,18 +143,12 @@ final class TxSession {
             close("TX binding", binding::close);
             metrics.binding(fallback, -1);
         }
-        if (ownsLoops && loops != null) {
-            loops.dispose();
-        }
+        resources.releaseLoops();
         closed.tryEmitEmpty();
     }
 
     private static void close(String what, Runnable r) {
-        try {
-            r.run();
-        } catch (RuntimeException e) {
-            log.warn("devmem sender: closing the {} failed", what, e);
-        }
+        TransportResources.close(log, what, r);
     }
 
     /** For tests: whether teardown ran. */

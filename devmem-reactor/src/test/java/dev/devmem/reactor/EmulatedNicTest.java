@@ -92,29 +92,29 @@ class EmulatedNicTest {
             validators.dispose();
         }
         awaitUnbound();
-        double dmabufFrags = meters.counter("devmem.received.frags", "kind", "dmabuf").count();
-        double received = dmabufFrags + meters.counter("devmem.received.frags", "kind", "linear").count()
-                + meters.counter("devmem.received.frags", "kind", "host").count();
-        double receivedBytes = meters.counter("devmem.received.bytes", "kind", "dmabuf").count()
-                + meters.counter("devmem.received.bytes", "kind", "linear").count()
-                + meters.counter("devmem.received.bytes", "kind", "host").count();
+        double dmabufFrags = meters.get("devmem.received.frags").tags("kind", "dmabuf").counter().count();
+        double received = dmabufFrags + meters.get("devmem.received.frags").tags("kind", "linear").counter().count()
+                + meters.get("devmem.received.frags").tags("kind", "host").counter().count();
+        double receivedBytes = meters.get("devmem.received.bytes").tags("kind", "dmabuf").counter().count()
+                + meters.get("devmem.received.bytes").tags("kind", "linear").counter().count()
+                + meters.get("devmem.received.bytes").tags("kind", "host").counter().count();
         assertThat(receivedBytes).as("meters add up to what was sent").isEqualTo((double) total);
         assertThat(dmabufFrags).as("the dmabuf path").isGreaterThanOrEqualTo(total / config.fragSize());
-        Await.until("meters settle", () -> meters.counter("devmem.returned.frags").count() == received);
-        assertThat(meters.counter("devmem.reclaimed.frags").count()).isZero();
+        Await.until("meters settle", () -> meters.get("devmem.returned.frags").counter().count() == received);
+        assertThat(meters.get("devmem.reclaimed.frags").counter().count()).isZero();
         assertThat(meters.get("devmem.tokens.outstanding").gauge().value()).isZero();
         assertThat(meters.get("devmem.connections.active").gauge().value()).isZero();
         assertThat(meters.get("devmem.bindings.active").gauge().value()).isZero();
-        double calls = meters.counter("devmem.dontneed.calls").count();
+        double calls = meters.get("devmem.dontneed.calls").counter().count();
         double minimum = Math.ceil(dmabufFrags / 1024);
         System.out.printf("emulated %d MiB: %.0f frags, %.0f DONTNEED calls (minimum %.0f), tokens/call mean %.1f, "
                         + "max outstanding %d, stalls demand %.0f tokens %.0f buffers %.0f%n",
-                total >> 20, received, calls, minimum, meters.summary("devmem.dontneed.tokens").mean(),
-                maxOutstanding.get(), meters.counter("devmem.stalls", "reason", "demand").count(),
-                meters.counter("devmem.stalls", "reason", "tokens").count(),
-                meters.counter("devmem.stalls", "reason", "buffers").count());
+                total >> 20, received, calls, minimum, meters.get("devmem.dontneed.tokens").summary().mean(),
+                maxOutstanding.get(), meters.get("devmem.stalls").tags("reason", "demand").counter().count(),
+                meters.get("devmem.stalls").tags("reason", "tokens").counter().count(),
+                meters.get("devmem.stalls").tags("reason", "buffers").counter().count());
         assertThat(calls).as("DONTNEED calls within 2x of the kernel minimum").isLessThanOrEqualTo(2 * minimum);
-        assertThat(meters.summary("devmem.dontneed.tokens").totalAmount())
+        assertThat(meters.get("devmem.dontneed.tokens").summary().totalAmount())
                 .isCloseTo(dmabufFrags, org.assertj.core.data.Offset.offset(0.01));
         assertThat(maxOutstanding.get()).isLessThanOrEqualTo(Scope.defaultBudget((64 << 20) / config.fragSize()));
     }

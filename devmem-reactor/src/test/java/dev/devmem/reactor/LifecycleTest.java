@@ -151,7 +151,7 @@ class LifecycleTest {
                 .expectNextCount(2)
                 .then(h::awaitIdle)
                 .then(() -> {
-                    assertThat(meters.counter("devmem.stalls", "reason", "demand").count()).isEqualTo(1);
+                    assertThat(meters.get("devmem.stalls").tags("reason", "demand").counter().count()).isEqualTo(1);
                     assertThat(meters.get("devmem.bindings.active").gauge().value()).isEqualTo(1);
                     assertThat(meters.get("devmem.connections.active").gauge().value()).isEqualTo(1);
                     assertThat(meters.get("devmem.tokens.outstanding").gauge().value()).isEqualTo(2);
@@ -159,7 +159,7 @@ class LifecycleTest {
                 .thenRequest(10)
                 .expectNextCount(2)
                 .then(h::awaitIdle)
-                .then(() -> assertThat(meters.counter("devmem.stalls", "reason", "tokens").count()).isEqualTo(1))
+                .then(() -> assertThat(meters.get("devmem.stalls").tags("reason", "tokens").counter().count()).isEqualTo(1))
                 .then(() -> ReceiveTest.releaseFirst(held, held.size()))
                 .expectNextCount(4)
                 .thenCancel()
@@ -169,10 +169,10 @@ class LifecycleTest {
         Await.until("gauges back to 0", () -> meters.get("devmem.bindings.active").gauge().value() == 0
                 && meters.get("devmem.connections.active").gauge().value() == 0
                 && meters.get("devmem.tokens.outstanding").gauge().value() == 0);
-        assertThat(meters.counter("devmem.received.frags", "kind", "dmabuf").count()).isEqualTo(8);
-        assertThat(meters.counter("devmem.returned.frags").count()).isEqualTo(8);
-        assertThat(meters.counter("devmem.dontneed.calls").count()).isEqualTo(h.backend.sockets.get(0).dontneedCalls());
-        assertThat(meters.summary("devmem.receive.batch").totalAmount()).isEqualTo(8);
+        assertThat(meters.get("devmem.received.frags").tags("kind", "dmabuf").counter().count()).isEqualTo(8);
+        assertThat(meters.get("devmem.returned.frags").counter().count()).isEqualTo(8);
+        assertThat(meters.get("devmem.dontneed.calls").counter().count()).isEqualTo(h.backend.sockets.get(0).dontneedCalls());
+        assertThat(meters.get("devmem.receive.batch").summary().totalAmount()).isEqualTo(8);
     }
 
     /**
@@ -201,8 +201,8 @@ class LifecycleTest {
                 .expectComplete()
                 .verify(Await.TIMEOUT);
         h.awaitAllClosed();
-        assertThat(meters.counter("devmem.stalls", "reason", "buffers").count()).isGreaterThanOrEqualTo(4);
-        assertThat(meters.counter("devmem.received.frags", "kind", "dmabuf").count()).isEqualTo(5 * pool);
+        assertThat(meters.get("devmem.stalls").tags("reason", "buffers").counter().count()).isGreaterThanOrEqualTo(4);
+        assertThat(meters.get("devmem.received.frags").tags("kind", "dmabuf").counter().count()).isEqualTo(5 * pool);
         synchronized (h.backend.lock) {
             assertThat(s.get().tokensReturned).as("every token back through DONTNEED").isEqualTo(5L * pool);
         }

@@ -4,7 +4,7 @@ import dev.devmem.api.DevmemException;
 import dev.devmem.api.DmabufSource;
 import dev.devmem.api.FragKind;
 import dev.devmem.ffm.DevmemBackends;
-import dev.devmem.ffm.linux.LinuxBackend;
+import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.ffm.testing.NetcatPattern;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -36,7 +36,7 @@ class LinuxLoopbackTest {
 
     @Test
     void streamOverTheKernelWithAsynchronousReleaseEveryByteValidated() throws Exception {
-        LinuxBackend linux = DevmemBackends.linux();
+        DevmemBackend linux = DevmemBackends.linux();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         DevmemReceiver r = DevmemReceiver.create(linux).meterRegistry(meters);
         InetSocketAddress addr = Peer.freeLoopbackAddress();
@@ -65,11 +65,11 @@ class LinuxLoopbackTest {
         } finally {
             validators.dispose();
         }
-        assertThat(meters.counter("devmem.received.bytes", "kind", "host").count()).isEqualTo((double) total);
+        assertThat(meters.get("devmem.received.bytes").tags("kind", "host").counter().count()).isEqualTo((double) total);
         Await.until("connection closed", () -> meters.get("devmem.connections.active").gauge().value() == 0);
-        assertThat(meters.counter("devmem.reclaimed.frags").count()).isZero();
-        assertThat(meters.counter("devmem.returned.frags").count())
-                .isEqualTo(meters.counter("devmem.received.frags", "kind", "host").count());
+        assertThat(meters.get("devmem.reclaimed.frags").counter().count()).isZero();
+        assertThat(meters.get("devmem.returned.frags").counter().count())
+                .isEqualTo(meters.get("devmem.received.frags").tags("kind", "host").counter().count());
         assertThat(meters.get("devmem.tokens.outstanding").gauge().value()).isZero();
     }
 

@@ -8,7 +8,7 @@ import dev.devmem.api.SyscallException;
 import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.ffm.DevmemBackends;
-import dev.devmem.ffm.linux.LinuxBackend;
+import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.sys.Syscalls;
 import dev.devmem.ffm.testing.NetcatPattern;
@@ -54,7 +54,7 @@ class LinuxSenderTest {
 
     @Test
     void strictlyTheSubscriberGetsTheKernelsRefusal() throws Exception {
-        LinuxBackend linux = DevmemBackends.linux();
+        DevmemBackend linux = DevmemBackends.linux();
         int fd = memfd(1 << 20);
         try {
             StepVerifier.create(DevmemSender.create(linux).interfaceName("lo").dmabuf(DmabufSource.ofFd(fd, 1 << 20))
@@ -74,7 +74,7 @@ class LinuxSenderTest {
 
     @Test
     void theCopyFallbackRunsOnRealKernelCompletions() throws Exception {
-        LinuxBackend linux = DevmemBackends.linux();
+        DevmemBackend linux = DevmemBackends.linux();
         long total = 128L << 20;
         int slice = 1 << 20;
         long fdsBefore = openFds();
@@ -122,14 +122,14 @@ class LinuxSenderTest {
             assertThat(buffer.get().bindingId()).isZero();
             assertThat(buffer.get().fallbackCause()).get().isInstanceOfSatisfying(NetlinkException.class,
                     e -> assertThat(e.extackMessage()).contains("Driver does not support netmem TX"));
-            assertThat(meters.counter("devmem.tx.fallbacks").count()).isEqualTo(1);
-            assertThat(meters.counter("devmem.tx.bytes").count()).isEqualTo((double) total);
-            assertThat(meters.counter("devmem.tx.completed.bytes").count()).isEqualTo((double) total);
-            assertThat(meters.counter("devmem.tx.completions").count())
-                    .isEqualTo(meters.counter("devmem.tx.sends").count())
-                    .isEqualTo(meters.counter("devmem.tx.copied").count());
-            assertThat(meters.counter("devmem.tx.notifications").count()).isPositive()
-                    .isLessThanOrEqualTo(meters.counter("devmem.tx.sends").count());
+            assertThat(meters.get("devmem.tx.fallbacks").counter().count()).isEqualTo(1);
+            assertThat(meters.get("devmem.tx.bytes").counter().count()).isEqualTo((double) total);
+            assertThat(meters.get("devmem.tx.completed.bytes").counter().count()).isEqualTo((double) total);
+            assertThat(meters.get("devmem.tx.completions").counter().count())
+                    .isEqualTo(meters.get("devmem.tx.sends").counter().count())
+                    .isEqualTo(meters.get("devmem.tx.copied").counter().count());
+            assertThat(meters.get("devmem.tx.notifications").counter().count()).isPositive()
+                    .isLessThanOrEqualTo(meters.get("devmem.tx.sends").counter().count());
             assertThat(meters.get("devmem.tx.outstanding.bytes").gauge().value()).isZero();
             assertThat(meters.get("devmem.tx.bindings.active").tags("mode", "fallback").gauge().value()).isZero();
         } finally {

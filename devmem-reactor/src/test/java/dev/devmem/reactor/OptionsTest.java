@@ -34,6 +34,9 @@ class OptionsTest {
                 .hasMessage("batchSize must be in [1, 65536], was 65537");
         assertThatThrownBy(() -> receiver.ioThreads(0))
                 .isExactlyInstanceOf(IllegalArgumentException.class).hasMessage("ioThreads must be >= 1, was 0");
+        assertThatThrownBy(() -> receiver.connectionTokenLimit(0))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("connectionTokenLimit must be >= 1, was 0");
         assertThatThrownBy(() -> receiver.backlog(0))
                 .isExactlyInstanceOf(IllegalArgumentException.class).hasMessage("backlog must be >= 1, was 0");
         assertThatThrownBy(() -> receiver.releaseFlushDelay(null))

@@ -12,7 +12,7 @@ import dev.devmem.ffm.emulated.EmulatedNic;
 import dev.devmem.ffm.emulated.EmulatedNicConfig;
 import dev.devmem.ffm.rx.DevmemSocketImpl;
 import dev.devmem.ffm.rx.DmabufViews;
-import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.testing.NetcatPattern;
 import dev.devmem.ffm.testing.TxWire;
@@ -144,7 +144,13 @@ class SenderTest {
     }
 
     private static double count(SimpleMeterRegistry m, String name) {
-        return m.counter(name).count();
+        return m.get(name).counter().count();
+    }
+
+    /** 0 until the subscription registered its meters. */
+    private static double stalls(SimpleMeterRegistry m, String reason) {
+        var c = m.find("devmem.tx.stalls").tags("reason", reason).counter();
+        return c == null ? 0 : c.count();
     }
 
     private static double gauge(SimpleMeterRegistry m, String name, String... tags) {
@@ -202,8 +208,8 @@ class SenderTest {
         System.out.printf("reactor TX over the emulated NIC: %d bytes, %d slices, %d sends, %.0f notifications,"
                         + " %d lease waits, stalls inflight %.0f socket %.0f%n", total, done.size(), sends,
                 count(meters, "devmem.tx.notifications"), buffer.get().waits(),
-                meters.counter("devmem.tx.stalls", "reason", "inflight").count(),
-                meters.counter("devmem.tx.stalls", "reason", "socket").count());
+                meters.get("devmem.tx.stalls").tags("reason", "inflight").counter().count(),
+                meters.get("devmem.tx.stalls").tags("reason", "socket").counter().count());
     }
 
     @Test
@@ -234,7 +240,7 @@ class SenderTest {
         assertThat(received.block(Duration.ofMinutes(1))[0]).isEqualTo(total);
         assertThat(maxSeen.get()).as("sent, not completed").isPositive().isLessThanOrEqualTo(cap);
         assertThat(requests).as("one slice at a time").containsOnly(1L).hasSizeGreaterThanOrEqualTo(1024);
-        assertThat(meters.counter("devmem.tx.stalls", "reason", "inflight").count()).isPositive();
+        assertThat(meters.get("devmem.tx.stalls").tags("reason", "inflight").counter().count()).isPositive();
     }
 
     @Test
@@ -295,8 +301,7 @@ class SenderTest {
                 .subscribe();
         // the peer's 64 KiB receive buffer is full; the sender stopped at its cap or a full socket, with
         // the bytes beyond the peer's buffer waiting in its own queue
-        Await.until("the sender stops with bytes in flight", () -> meters.counter("devmem.tx.stalls", "reason",
-                "socket").count() + meters.counter("devmem.tx.stalls", "reason", "inflight").count() > 0
+        Await.until("the sender stops with bytes in flight", () -> stalls(meters, "socket") + stalls(meters, "inflight") > 0
                 && gauge(meters, "devmem.tx.outstanding.bytes") > (256 << 10), () -> "sent " + count(meters,
                 "devmem.tx.bytes") + ", buffer " + buffer.get());
         d.dispose();

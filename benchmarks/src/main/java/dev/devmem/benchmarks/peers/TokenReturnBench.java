@@ -9,7 +9,7 @@ import dev.devmem.api.spi.RxBinding;
 import dev.devmem.ffm.emulated.EmulatedBackend;
 import dev.devmem.ffm.emulated.EmulatedNicConfig;
 import dev.devmem.ffm.emulated.SyntheticStream;
-import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.sys.Syscalls;
 

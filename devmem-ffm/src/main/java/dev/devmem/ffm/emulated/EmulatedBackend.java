@@ -14,7 +14,7 @@ import dev.devmem.ffm.rx.DevmemSocketImpl;
 import dev.devmem.ffm.rx.DmabufViews;
 import dev.devmem.ffm.rx.PollIoWaiter;
 import dev.devmem.ffm.rx.PollSource;
-import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.ffm.tx.DevmemTxSocketImpl;
 
 import java.lang.foreign.MemorySegment;

@@ -339,6 +339,9 @@ public final class Ethtool implements AutoCloseable {
         return EthtoolBitset.parse(n.get());
     }
 
+    /** Far above any string set of the kernel (features: under 128); a larger count is a corrupt reply. */
+    private static final int MAX_STRINGS = 1 << 16;
+
     private static List<String> parseStringSet(NlAttributes reply, int id) throws DevmemProtocolException {
         Optional<NlAttributes> sets = reply.nested(STRSET_STRINGSETS);
         if (sets.isPresent()) {
@@ -347,6 +350,11 @@ public final class Ethtool implements AutoCloseable {
                     continue;
                 }
                 int count = set.requireU32(STRINGSET_COUNT);
+                if (count < 0 || count > MAX_STRINGS) {
+                    throw new DevmemProtocolException("ethtool strset " + id + ": a count of "
+                            + Integer.toUnsignedString(count) + " strings (the kernel's sets hold fewer than "
+                            + MAX_STRINGS + ")");
+                }
                 String[] names = new String[count];
                 for (NlAttributes strings : set.nestedAll(STRINGSET_STRINGS)) {
                     for (NlAttributes s : strings.nestedAll(STRINGS_STRING)) {

@@ -56,6 +56,10 @@ public record EthtoolBitset(int size, BitSet value, Optional<BitSet> mask, Map<I
     static EthtoolBitset parse(NlAttributes a) throws DevmemProtocolException {
         boolean nomask = a.has(BITSET_NOMASK);
         int size = a.u32(BITSET_SIZE).orElse(0);
+        if (size < 0) {
+            throw new DevmemProtocolException("ethtool bitset: size " + Integer.toUnsignedString(size)
+                    + " bits is beyond any set the kernel has");
+        }
         Optional<byte[]> compactValue = a.binary(BITSET_VALUE);
         if (compactValue.isPresent()) {
             BitSet value = words(compactValue.get(), size, "value");
@@ -89,7 +93,7 @@ public record EthtoolBitset(int size, BitSet value, Optional<BitSet> mask, Map<I
     }
 
     private static BitSet words(byte[] b, int size, String what) throws DevmemProtocolException {
-        int need = (size + 31) / 32 * 4;
+        long need = ((long) size + 31) / 32 * 4;
         if (b.length < need) {
             throw new DevmemProtocolException("ethtool bitset: " + what + " has " + b.length + " bytes for "
                     + size + " bits");

@@ -15,7 +15,7 @@ import dev.devmem.api.spi.RxBinding;
 import dev.devmem.api.spi.TxBinding;
 import dev.devmem.ffm.rx.DevmemSocketImpl;
 import dev.devmem.ffm.rx.PollIoWaiter;
-import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.sys.Syscalls;
 import dev.devmem.ffm.tx.DevmemTxSocketImpl;
@@ -67,6 +67,11 @@ public final class LinuxBackend implements DevmemBackend {
     @Override
     public BackendAvailability availability() {
         return DevmemRxProbe.result().availability();
+    }
+
+    /** The devmem RX probe asked again now (not the answer cached for {@link #availability()}). */
+    public static BackendAvailability probeDevmemRx() {
+        return DevmemRxProbe.run().availability();
     }
 
     /** Why {@link #availability()} said no: the errno or linkage failure the probe met. */

@@ -7,7 +7,7 @@ import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.ffm.rx.DevmemSocketImpl;
 import dev.devmem.ffm.rx.PollSource;
-import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.sys.Syscalls;
 

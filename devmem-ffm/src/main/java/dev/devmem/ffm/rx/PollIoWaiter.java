@@ -75,7 +75,7 @@ public final class PollIoWaiter implements IoWaiter {
         MemorySegment fds = pollFds;
         setPollFd(fds, 0, eventFd, LinuxConstants.POLLIN);
         for (int i = 0; i < count; i++) {
-            if (!(endpoints[i] instanceof PollSource source)) {
+            if (!(endpoints[i].pollTarget() instanceof PollSource source)) {
                 throw new IllegalArgumentException("not an FFM endpoint: " + endpoints[i]);
             }
             setPollFd(fds, i + 1, source.pollFd(), source.pollEvents());

@@ -45,6 +45,23 @@ public final class LinuxConstants {
     public static final int IP_RECVERR = 11;
     public static final int IPV6_RECVERR = 25;
 
+    // AF_UNIX: credentials and descriptor passing (the bindd privilege split)
+    public static final int SOCK_SEQPACKET = 5;
+    public static final int SO_PASSCRED = 16;
+    /** {@code struct ucred} of the peer, as it was when it connected (or called socketpair). */
+    public static final int SO_PEERCRED = 17;
+    public static final int SO_RCVTIMEO = 20;
+    public static final int SO_SNDTIMEO = 21;
+    /** The peer's supplementary groups, an array of {@code gid_t}; ERANGE when the buffer is too small. */
+    public static final int SO_PEERGROUPS = 59;
+    /** Control message type of file descriptors passed over an AF_UNIX socket (level SOL_SOCKET). */
+    public static final int SCM_RIGHTS = 1;
+    public static final int SCM_CREDENTIALS = 2;
+    /** The kernel's cap on descriptors in one SCM_RIGHTS message (SCM_MAX_FD). */
+    public static final int SCM_MAX_FD = 253;
+    /** {@code sizeof(((struct sockaddr_un *) 0)->sun_path)}. */
+    public static final int UNIX_PATH_MAX = 108;
+
     // recvmsg/sendmsg flags
     public static final int MSG_PEEK = 0x2;
     public static final int MSG_CTRUNC = 0x8;

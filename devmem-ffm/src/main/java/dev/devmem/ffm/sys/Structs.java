@@ -145,6 +145,30 @@ public final class Structs {
     public static final long POLLFD_EVENTS = POLLFD.byteOffset(groupElement("events"));
     public static final long POLLFD_REVENTS = POLLFD.byteOffset(groupElement("revents"));
 
+    /**
+     * <pre>
+     * struct ucred { pid_t pid; uid_t uid; gid_t gid; };  // 12 bytes, SO_PEERCRED
+     * </pre>
+     */
+    public static final StructLayout UCRED = MemoryLayout.structLayout(
+            JAVA_INT.withName("pid"),
+            JAVA_INT.withName("uid"),
+            JAVA_INT.withName("gid"));
+    public static final long UCRED_PID = UCRED.byteOffset(groupElement("pid"));
+    public static final long UCRED_UID = UCRED.byteOffset(groupElement("uid"));
+    public static final long UCRED_GID = UCRED.byteOffset(groupElement("gid"));
+
+    /**
+     * <pre>
+     * struct sockaddr_un { sa_family_t sun_family; char sun_path[108]; };  // 110 bytes
+     * </pre>
+     */
+    public static final StructLayout SOCKADDR_UN = MemoryLayout.structLayout(
+            JAVA_SHORT.withName("sun_family"),
+            MemoryLayout.sequenceLayout(LinuxConstants.UNIX_PATH_MAX, JAVA_BYTE).withName("sun_path"));
+    public static final long SOCKADDR_UN_FAMILY = SOCKADDR_UN.byteOffset(groupElement("sun_family"));
+    public static final long SOCKADDR_UN_PATH = SOCKADDR_UN.byteOffset(groupElement("sun_path"));
+
     /** {@code struct sockaddr_in} is 16 bytes, {@code struct sockaddr_in6} 28; room for either. */
     public static final int SOCKADDR_STORAGE_SIZE = 128;
     public static final int SOCKADDR_IN_SIZE = 16;

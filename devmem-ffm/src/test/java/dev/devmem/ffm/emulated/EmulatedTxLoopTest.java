@@ -10,7 +10,7 @@ import dev.devmem.api.spi.IoWaiter;
 import dev.devmem.api.spi.TxStats;
 import dev.devmem.ffm.rx.DevmemSocketImpl;
 import dev.devmem.ffm.rx.DmabufViews;
-import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.ffm.testing.NetcatPattern;
 import dev.devmem.ffm.testing.PatternReceiver;
 import dev.devmem.ffm.testing.TxSlots;

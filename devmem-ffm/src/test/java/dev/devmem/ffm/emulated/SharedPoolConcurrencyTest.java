@@ -6,7 +6,7 @@ import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.ReceiveBatch;
 import dev.devmem.ffm.rx.DevmemSocketImpl;
 import dev.devmem.ffm.rx.DmabufViews;
-import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.RxSocketOptions;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;

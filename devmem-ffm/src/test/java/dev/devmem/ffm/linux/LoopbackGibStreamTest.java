@@ -8,7 +8,7 @@ import dev.devmem.api.spi.ReceiveBatch;
 import dev.devmem.api.spi.SocketStats;
 import dev.devmem.ffm.rx.DevmemSocketImpl;
 import dev.devmem.ffm.rx.PollIoWaiter;
-import dev.devmem.ffm.rx.RxSocketOptions;
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.ffm.testing.NetcatPattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

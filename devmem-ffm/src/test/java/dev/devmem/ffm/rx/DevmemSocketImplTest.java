@@ -1,5 +1,6 @@
 package dev.devmem.ffm.rx;
 
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.api.DevmemProtocolException;
 import dev.devmem.api.Errno;
 import dev.devmem.api.FragKind;

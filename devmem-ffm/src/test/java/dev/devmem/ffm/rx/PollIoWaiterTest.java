@@ -1,5 +1,6 @@
 package dev.devmem.ffm.rx;
 
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.api.SyscallException;
 import dev.devmem.api.spi.Pollable;
 import dev.devmem.api.spi.ReceiveBatch;

@@ -1,5 +1,6 @@
 package dev.devmem.ffm.rx;
 
+import dev.devmem.ffm.RxSocketOptions;
 import dev.devmem.api.FragKind;
 import dev.devmem.api.spi.ReceiveBatch;
 import dev.devmem.ffm.sys.LinuxConstants;

@@ -2,21 +2,16 @@ package dev.devmem.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.devmem.api.Errno;
 import dev.devmem.cli.DoctorReport.Iface;
 import dev.devmem.cli.DoctorReport.NicSetupState;
 import dev.devmem.cli.DoctorReport.Verdict;
 import dev.devmem.ffm.nicsetup.DevmemNicSetup;
-import dev.devmem.ffm.sys.LinuxConstants;
-import dev.devmem.ffm.sys.Syscalls;
+import dev.devmem.ffm.DevmemDiagnostics;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -202,23 +197,9 @@ public final class DoctorCommand implements Callable<Integer> {
         return s == null || s.isEmpty() ? "-" : s;
     }
 
-    /** SO_DEVMEM_DONTNEED on a fresh TCP socket answers 0 when the kernel has devmem RX, ENOPROTOOPT when not. */
+    /** The library's own devmem RX probe (SO_DEVMEM_DONTNEED on a fresh TCP socket), in a few words. */
     static String probeDevmemSocketOptions() {
-        int fd = Syscalls.socket(LinuxConstants.AF_INET, LinuxConstants.SOCK_STREAM | LinuxConstants.SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            return "unknown (socket failed: " + Errno.of(-fd) + ")";
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment token = arena.allocate(8);
-            token.set(ValueLayout.JAVA_INT, 0, 1);
-            token.set(ValueLayout.JAVA_INT, 4, 1);
-            int r = Syscalls.setsockopt(fd, LinuxConstants.SOL_SOCKET, LinuxConstants.SO_DEVMEM_DONTNEED, token, 8);
-            if (r >= 0) {
-                return "yes (SO_DEVMEM_DONTNEED answered " + r + ")";
-            }
-            return "no (SO_DEVMEM_DONTNEED: " + Errno.of(-r) + "; devmem RX needs Linux 6.12 with CONFIG_NET_DEVMEM)";
-        } finally {
-            Syscalls.close(fd);
-        }
+        var answer = DevmemDiagnostics.devmemRx();
+        return (answer.available() ? "yes (" : "no (") + answer.reason() + ")";
     }
 }

@@ -19,6 +19,7 @@ import dev.devmem.cli.DoctorReport.Ntuple;
 import dev.devmem.cli.DoctorReport.Queues;
 import dev.devmem.cli.DoctorReport.Rss;
 import dev.devmem.cli.DoctorReport.Verdict;
+import dev.devmem.ffm.DevmemDiagnostics;
 import dev.devmem.ffm.ethtool.DriverInfo;
 import dev.devmem.ffm.ethtool.Ethtool;
 import dev.devmem.ffm.ethtool.EthtoolFeatures;
@@ -26,8 +27,6 @@ import dev.devmem.ffm.ethtool.EthtoolRings;
 import dev.devmem.ffm.ethtool.EthtoolRss;
 import dev.devmem.ffm.ethtool.EthtoolSpec;
 import dev.devmem.ffm.ethtool.TcpDataSplit;
-import dev.devmem.ffm.netdev.BindRxParams;
-import dev.devmem.ffm.netdev.BindTxParams;
 import dev.devmem.ffm.netdev.Netdev;
 import dev.devmem.ffm.netdev.NetdevDevice;
 import dev.devmem.ffm.netdev.NetdevPagePool;
@@ -37,8 +36,6 @@ import dev.devmem.ffm.netdev.QueueType;
 import dev.devmem.ffm.nicsetup.DevmemNicSetup;
 import dev.devmem.ffm.nicsetup.NicChange;
 import dev.devmem.ffm.nicsetup.StaleSetup;
-import dev.devmem.ffm.sys.LinuxConstants;
-import dev.devmem.ffm.sys.Syscalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.SymbolLookup;
@@ -75,9 +72,10 @@ final class DoctorProbe {
         Netns netns = new Netns(HostFacts.netnsName().orElse(null), HostFacts.netnsInode(), HostFacts.isInitialNetns());
         int only = -1;
         if (onlyIface != null) {
-            only = Syscalls.ifNameToIndex(onlyIface);
-            if (only < 0) {
-                throw new SyscallException("doctor --iface " + onlyIface, Errno.of(-only),
+            try {
+                only = DevmemDiagnostics.interfaceIndex(onlyIface);
+            } catch (SyscallException e) {
+                throw new SyscallException("doctor --iface " + onlyIface, e.errno(),
                         "there is no interface " + onlyIface + " in network namespace "
                                 + (netns.name() != null ? netns.name() : "net:[" + netns.inode() + "]"));
             }
@@ -128,7 +126,7 @@ final class DoctorProbe {
 
     private static Iface iface(Netdev netdev, NetdevFamily family, Ethtool ethtool, int ifindex,
                                List<NetdevPagePool> pools, boolean cap) throws DevmemException {
-        String name = Optional.ofNullable(Syscalls.ifIndexToName(ifindex)).orElse("ifindex" + ifindex);
+        String name = DevmemDiagnostics.interfaceName(ifindex).orElse("ifindex" + ifindex);
         List<String> notes = new ArrayList<>();
 
         Driver driver;
@@ -193,8 +191,8 @@ final class DoctorProbe {
                 .map(NetdevPagePool::id).toList();
 
         String who = driver.name() != null ? "driver " + driver.name() : name + " (no driver: ETHTOOL_GDRVINFO refused)";
-        Probe rxProbe = family.bindRx() ? probe(netdev, ifindex, true) : null;
-        Probe txProbe = family.bindTx() ? probe(netdev, ifindex, false) : null;
+        Probe rxProbe = family.bindRx() ? probe(ifindex, true) : null;
+        Probe txProbe = family.bindTx() ? probe(ifindex, false) : null;
         Verdict rxVerdict = rxVerdict(family, rxProbe, name, who, cap, rings, split);
         Verdict txVerdict = txVerdict(family, txProbe, who, cap);
         return new Iface(name, ifindex, driver, new Queues(rx, tx), split, ntuple, rss, myPools, bindings, rxVerdict,
@@ -281,28 +279,13 @@ final class DoctorProbe {
     record Probe(NetlinkException error, String evidence) {
     }
 
-    /** bind-rx (queue 0) or bind-tx with a memfd as the "dma-buf"; a binding that somehow forms is closed at once. */
-    private static Probe probe(Netdev netdev, int ifindex, boolean rx) {
+    /** bind-rx (queue 0) or bind-tx with a memfd as the "dma-buf" ({@link DevmemDiagnostics#probeBind}). */
+    private static Probe probe(int ifindex, boolean rx) {
         String op = rx ? "netdev bind-rx (probe: ifindex " + ifindex + ", rx queue 0, a memfd as dma-buf)"
                 : "netdev bind-tx (probe: ifindex " + ifindex + ", a memfd as dma-buf)";
-        int fd = Syscalls.memfdCreate("devmem-doctor", LinuxConstants.MFD_CLOEXEC);
-        if (fd < 0) {
-            return new Probe(new NetlinkException("memfd_create", Errno.of(-fd), null, null, null, null, null),
-                    "memfd_create failed: " + Errno.of(-fd));
-        }
-        try {
-            AutoCloseable b = rx ? netdev.bindRx(BindRxParams.of(ifindex, List.of(0), fd, 4096))
-                    : netdev.bindTx(BindTxParams.of(ifindex, fd, 4096));
-            b.close();
-            return new Probe(null, op + ": bound (and unbound at once)");
-        } catch (NetlinkException e) {
-            return new Probe(e, op + ": " + bareAnswer(e));
-        } catch (Exception e) {
-            return new Probe(new NetlinkException(op, Errno.EIO, null, null, null, null, e.getMessage()),
-                    op + ": " + e.getMessage());
-        } finally {
-            Syscalls.close(fd);
-        }
+        return DevmemDiagnostics.probeBind(ifindex, rx)
+                .map(e -> new Probe(e, op + ": " + bareAnswer(e)))
+                .orElseGet(() -> new Probe(null, op + ": bound (and unbound at once)"));
     }
 
     /** The kernel's answer in a few words: {@code ethtool rings-get va: EOPNOTSUPP, kernel says "..."}. */

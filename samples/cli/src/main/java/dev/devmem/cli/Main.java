@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
         version = "devmem 0.1.0",
         description = "Linux device-memory TCP for the JVM: check a host, receive, send, demo.",
         subcommands = {DoctorCommand.class, RecvCommand.class, SendCommand.class, DemoCommand.class,
-                NicCleanupCommand.class, CommandLine.HelpCommand.class},
+                NicCleanupCommand.class, BinddCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:done, everything checked out",

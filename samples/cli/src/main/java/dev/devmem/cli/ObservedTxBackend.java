@@ -7,7 +7,7 @@ import dev.devmem.api.spi.DevmemTxSocket;
 import dev.devmem.api.spi.TxBinding;
 import dev.devmem.api.spi.TxCompletionSink;
 import dev.devmem.api.spi.TxStats;
-import dev.devmem.ffm.rx.PollSource;
+import dev.devmem.api.spi.Pollable;
 
 import java.net.InetSocketAddress;
 import java.util.Objects;
@@ -44,9 +44,6 @@ final class ObservedTxBackend extends ForwardingBackend {
     @Override
     public DevmemTxSocket connectTx(InetSocketAddress remote, TxBinding binding) throws DevmemException {
         DevmemTxSocket s = delegate().connectTx(remote, binding);
-        if (!(s instanceof PollSource)) {
-            return s; // not an FFM socket: the I/O loop's waiter needs it as it is (no in-flight maximum then)
-        }
         Socket observed = new Socket(s);
         onConnected.accept(observed);
         return observed;
@@ -57,14 +54,12 @@ final class ObservedTxBackend extends ForwardingBackend {
      * reported complete) right after a send: {@link #maxOutstandingBytes()}. Used by the sender's I/O
      * thread only, as the SPI says; the maximum is published for the progress line and the summary.
      */
-    static final class Socket implements DevmemTxSocket, PollSource {
+    static final class Socket implements DevmemTxSocket {
         private final DevmemTxSocket delegate;
-        private final PollSource poll;
         private volatile long maxOutstandingBytes;
 
         Socket(DevmemTxSocket delegate) {
             this.delegate = delegate;
-            this.poll = (PollSource) delegate;
         }
 
         /** The most bytes in flight after any send so far (the socket's own ledger). */
@@ -124,14 +119,10 @@ final class ObservedTxBackend extends ForwardingBackend {
             delegate.close();
         }
 
+        /** The waiter polls the backend's own socket. */
         @Override
-        public int pollFd() {
-            return poll.pollFd();
-        }
-
-        @Override
-        public short pollEvents() {
-            return poll.pollEvents();
+        public Pollable pollTarget() {
+            return delegate.pollTarget();
         }
 
         @Override

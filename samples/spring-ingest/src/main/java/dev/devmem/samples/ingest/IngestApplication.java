@@ -4,9 +4,11 @@ import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 
 /**
- * A devmem TCP ingest service: accepts connections on {@code devmem.ingest.port}, receives each one
- * into device memory through {@code DevmemReceiver}, checksums it off the I/O thread and shows the
- * results in the actuator endpoint {@code devmem}. See README.md.
+ * A devmem TCP ingest service on {@code devmem-spring-boot-starter}: the starter's listener accepts
+ * connections on {@code devmem.listener.port} and hands each to {@link IngestService}, which receives it
+ * into device memory, checksums it off the I/O thread and records the result. Actuator over HTTP
+ * (WebFlux on Reactor Netty): {@code /actuator/health}, {@code /actuator/prometheus},
+ * {@code /actuator/ingest}. See README.md.
  */
 @SpringBootApplication
 public class IngestApplication {

@@ -1,5 +1,6 @@
 package dev.devmem.samples.ingest;
 
+import dev.devmem.spring.boot.DevmemListenerLifecycle;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
@@ -7,22 +8,23 @@ import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import java.util.List;
 
 /**
- * The actuator endpoint {@code devmem}: what the ingest service is doing, its connections being
- * received (with the library's live token ledger) and the last finished ones. Exposed over JMX by
- * default ({@code org.springframework.boot:type=Endpoint,name=Devmem}); with a web starter on the
- * class path, {@code management.endpoints.web.exposure.include=devmem} serves it at
- * {@code /actuator/devmem}.
+ * The actuator endpoint {@code ingest} ({@code /actuator/ingest}): what the listener is doing, the
+ * connections being received (with the library's live token ledger) and the last finished ones, with
+ * their byte counts and CRC32C. {@code /actuator/health} (the starter's {@code devmem} component) and
+ * {@code /actuator/prometheus} (the library's {@code devmem_*} meters) tell the rest.
  */
-@Endpoint(id = "devmem")
+@Endpoint(id = "ingest")
 public class IngestEndpoint {
     private final IngestService service;
+    private final DevmemListenerLifecycle listener;
 
-    public IngestEndpoint(IngestService service) {
+    public IngestEndpoint(IngestService service, DevmemListenerLifecycle listener) {
         this.service = service;
+        this.listener = listener;
     }
 
     /**
-     * @param state      what the service is doing
+     * @param state      what the listener is doing
      * @param failure    why listening failed, for state FAILED
      * @param listen     the listen address
      * @param receiver   the receiver's configuration (backend, binding, budget)
@@ -32,16 +34,16 @@ public class IngestEndpoint {
      * @param active     connections being received
      * @param recent     the last finished connections, oldest first
      */
-    public record Report(IngestService.State state, String failure, String listen, String receiver, long completed,
-                         long failed, long cancelled, List<IngestService.ActiveConnection> active,
+    public record Report(DevmemListenerLifecycle.State state, String failure, String listen, String receiver,
+                         long completed, long failed, long cancelled, List<IngestService.ActiveConnection> active,
                          List<ConnectionResult> recent) {
     }
 
     @ReadOperation
     public Report report() {
-        Throwable f = service.failure();
-        return new Report(service.state(), f == null ? null : String.valueOf(f), String.valueOf(service.address()),
-                String.valueOf(service.receiver()), service.completedCount(), service.failedCount(),
+        Throwable f = listener.failure();
+        return new Report(listener.state(), f == null ? null : String.valueOf(f), String.valueOf(listener.address()),
+                String.valueOf(listener.receiver()), service.completedCount(), service.failedCount(),
                 service.cancelledCount(), service.active(), service.recent());
     }
 

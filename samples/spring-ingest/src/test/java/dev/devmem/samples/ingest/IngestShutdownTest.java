@@ -7,6 +7,7 @@ import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.ffm.emulated.EmulatedBackend;
 import dev.devmem.ffm.emulated.EmulatedNic;
 import dev.devmem.ffm.testing.NetcatPattern;
+import dev.devmem.spring.boot.DevmemListenerLifecycle;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -41,19 +42,20 @@ class IngestShutdownTest {
     void closingMidStreamDrainsQueuedFragsReturnsEveryTokenAndUnbinds() throws Exception {
         int port = PatternSender.freePort();
         ConfigurableApplicationContext context = new SpringApplicationBuilder(IngestApplication.class).run(
-                "--devmem.ingest.port=" + port,
+                "--devmem.listener.port=" + port,
+                "--server.port=0",
                 "--devmem.ingest.processing.threads=1",
                 "--devmem.ingest.processing.prefetch=" + PREFETCH,
                 // Generous, so that nothing here depends on timing: a frag that was not released
                 // would be reclaimed only after this, and the test would see it as not returned.
-                "--devmem.ingest.close-grace-period=5m",
-                "--devmem.ingest.shutdown-timeout=5m",
-                "--spring.jmx.enabled=false");
+                "--devmem.receiver.close-grace-period=5m",
+                "--devmem.listener.shutdown-timeout=5m");
         CountDownLatch workerFree = new CountDownLatch(1);
         ExecutorService threads = Executors.newFixedThreadPool(2);
         CompletableFuture<Void> closed = null;
         try (PatternSender sender = PatternSender.connect(port, NetcatPattern.kernelDoc())) {
             IngestService service = context.getBean(IngestService.class);
+            DevmemListenerLifecycle listener = context.getBean(DevmemListenerLifecycle.class);
             MeterRegistry meters = context.getBean(MeterRegistry.class);
             EmulatedNic nic = ((EmulatedBackend) context.getBean(DevmemBackend.class)).nic();
 
@@ -70,12 +72,12 @@ class IngestShutdownTest {
 
             closed = CompletableFuture.runAsync(context::close, threads);
             await("connections told to stop").atMost(PatternSender.TIMEOUT)
-                    .until(() -> service.state() == IngestService.State.STOPPING);
+                    .until(() -> listener.state() == DevmemListenerLifecycle.State.STOPPING);
             workerFree.countDown(); // the worker drains what was received, releasing each frag
             closed.get(PatternSender.TIMEOUT.toSeconds(), TimeUnit.SECONDS);
 
-            assertThat(service.isRunning()).isFalse();
-            assertThat(service.state()).isEqualTo(IngestService.State.STOPPED);
+            assertThat(listener.isRunning()).isFalse();
+            assertThat(listener.state()).isEqualTo(DevmemListenerLifecycle.State.STOPPED);
             ConnectionResult r = service.recent().getFirst();
             assertThat(r.outcome()).isEqualTo(ConnectionResult.Outcome.CANCELLED);
             assertThat(r.frags()).as("the queued frags were processed, not dropped").isEqualTo(PREFETCH);

@@ -1,4 +1,4 @@
-package dev.devmem.ffm.rx;
+package dev.devmem.ffm;
 
 import dev.devmem.ffm.sys.Structs;
 
@@ -25,6 +25,8 @@ public record RxSocketOptions(int hostSlabCount, int hostSlabSize, int maxBatch,
     public static final int MIN_SLAB_SIZE = 4096;
     public static final int MAX_SLAB_SIZE = 1 << 30;
     public static final int MAX_BATCH = 65536;
+    /** The host slab pool's key space: 20 slot bits (the pool checks the same bound). */
+    public static final int MAX_HOST_FRAGS = 1 << 20;
 
     public RxSocketOptions {
         if (hostSlabCount < 1 || hostSlabCount > 4096) {
@@ -41,8 +43,8 @@ public record RxSocketOptions(int hostSlabCount, int hostSlabSize, int maxBatch,
         if (maxBatch < 1 || maxBatch > MAX_BATCH) {
             throw new IllegalArgumentException("maxBatch must be in [1, " + MAX_BATCH + "], was " + maxBatch);
         }
-        if (maxHostFrags < 1 || maxHostFrags > HostSlabPool.MAX_SLOTS) {
-            throw new IllegalArgumentException("maxHostFrags must be in [1, " + HostSlabPool.MAX_SLOTS
+        if (maxHostFrags < 1 || maxHostFrags > MAX_HOST_FRAGS) {
+            throw new IllegalArgumentException("maxHostFrags must be in [1, " + MAX_HOST_FRAGS
                     + "], was " + maxHostFrags);
         }
     }
