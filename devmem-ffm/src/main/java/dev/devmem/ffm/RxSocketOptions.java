@@ -20,7 +20,7 @@ import dev.devmem.ffm.sys.Structs;
  *                      many until one is released. 1 to 2^20
  */
 public record RxSocketOptions(int hostSlabCount, int hostSlabSize, int maxBatch, int maxHostFrags) {
-    private static final RxSocketOptions DEFAULTS = new RxSocketOptions(8, 256 * 1024, 1024, 16 * 1024);
+    private static final RxSocketOptions DEFAULTS = new RxSocketOptions(4, 1024 * 1024, 1024, 16 * 1024);
 
     public static final int MIN_SLAB_SIZE = 4096;
     public static final int MAX_SLAB_SIZE = 1 << 30;
@@ -49,7 +49,7 @@ public record RxSocketOptions(int hostSlabCount, int hostSlabSize, int maxBatch,
         }
     }
 
-    /** 8 slabs of 256 KiB, batches of up to 1024 fragments, up to 16384 host fragments outstanding. */
+    /** 4 slabs of 1 MiB, batches of up to 1024 fragments, up to 16384 host fragments outstanding. */
     public static RxSocketOptions defaults() {
         return DEFAULTS;
     }

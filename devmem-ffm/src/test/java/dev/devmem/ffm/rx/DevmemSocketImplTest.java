@@ -160,7 +160,7 @@ class DevmemSocketImplTest {
         assertThat(s.receive(batch.limit(1))).isZero();
         assertThat(s.receive(batch.limit(64))).isZero(); // capped by maxBatch 20
         assertThat(endpoint.offers()).extracting(RecordingEndpoint.Offer::controllen).containsExactly(120L, 40L, 800L);
-        assertThat(endpoint.offers()).extracting(RecordingEndpoint.Offer::iovLen).containsOnly(256L * 1024);
+        assertThat(endpoint.offers()).extracting(RecordingEndpoint.Offer::iovLen).containsOnly((long) RxSocketOptions.defaults().hostSlabSize());
     }
 
     @Test
