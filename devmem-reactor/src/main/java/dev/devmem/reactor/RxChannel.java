@@ -483,9 +483,10 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
         } catch (RuntimeException e) {
             log.warn("closing {} failed", this, e);
         }
+        // publish before the closed flag: a thread that reads closed=true then sees the final counts
+        ledger.publish();
         markClosed();
         wantRead = false;
-        ledger.publish();
         metrics.connections(-1);
         releases.clear();
         arrays.clear();

@@ -77,7 +77,7 @@ class LinuxLoopbackTest {
     }
 
     @Test
-    void cancelWithASilentPeerClosesTheKernelSocketPromptly() throws Exception {
+    void cancelWithASilentPeerClosesTheKernelSocketAndThePeerSeesTheEnd() throws Exception {
         DevmemReceiver r = DevmemReceiver.create(DevmemBackends.linux());
         InetSocketAddress addr = Peer.freeLoopbackAddress();
         AtomicLong bytes = new AtomicLong();

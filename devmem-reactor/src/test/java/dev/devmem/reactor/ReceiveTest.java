@@ -122,7 +122,7 @@ class ReceiveTest {
     }
 
     @Test
-    void cancelClosesTheSocketPromptlyWhenThePeerIsSilent() {
+    void cancelWakesTheParkedLoopAndClosesTheSocketBeforeUnbindingWhenThePeerIsSilent() {
         FakeHarness h = new FakeHarness();
         AtomicLong n = new AtomicLong();
         Disposable d = h.receiver().receiveOne(h.address).doOnNext(f -> {

@@ -220,7 +220,7 @@ class EmulatedDataPathTest {
     }
 
     @Test
-    void anEndlessSyntheticStreamRunsAsFastAsTheCallerReturnsTokens() throws Exception {
+    void anEndlessSyntheticStreamKeepsIssuingFragsAsLongAsTheCallerReturnsTokens() throws Exception {
         try (EmulatedNic nic = EmulatedNic.create(EmulatedNicConfig.defaults());
              EmulatedRxBinding b = nic.bindRx(List.of(0), DmabufSource.emulated(256 * 4096));
              EmulatedEndpoint e = nic.synthetic(0, SyntheticStream.endless());

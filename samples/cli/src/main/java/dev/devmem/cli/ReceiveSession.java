@@ -74,12 +74,13 @@ final class ReceiveSession {
      */
     record Result(String backend, InetSocketAddress listen, InetSocketAddress peer, RxBindingSpec binding,
                   int bindingId, StreamChecker checker, ConnectionStats stats, MeterReadings meters,
-                  double seconds, DataMismatchException dataError, DevmemException connectionError) {
+                  double seconds, DataMismatchException dataError, DevmemException connectionError,
+                  boolean interrupted) {
 
         Result(String backend, InetSocketAddress listen, InetSocketAddress peer, RxBindingSpec binding,
                int bindingId, StreamChecker checker, ConnectionStats stats, MeterReadings meters,
                double seconds, DataMismatchException dataError) {
-            this(backend, listen, peer, binding, bindingId, checker, stats, meters, seconds, dataError, null);
+            this(backend, listen, peer, binding, bindingId, checker, stats, meters, seconds, dataError, null, false);
         }
 
         /** The failure to report after the summary (exit code by its type), or {@code null}. */
@@ -103,6 +104,9 @@ final class ReceiveSession {
      *         connection failed ({@link Result#connectionError()}): the bytes before still count
      * @throws Exception the backend's failure before any connection (binding, listening) as the library typed it
      */
+    private final reactor.core.publisher.Sinks.Empty<Void> stopped = reactor.core.publisher.Sinks.empty();
+    private volatile boolean stopRequested;
+
     Result run() throws Exception {
         ObservedBackend observed = new ObservedBackend(backend, b -> {
             bound.set(b);
@@ -134,6 +138,7 @@ final class ReceiveSession {
                         return c.receive(frags -> frags.doOnNext(checker).takeUntil(f -> checker.reachedLimit()))
                                 .then();
                     })
+                    .takeUntilOther(stopped.asMono())
                     .blockLast();
         } catch (RuntimeException e) {
             Throwable t = Exceptions.unwrap(e); // checked failures of the library arrive wrapped
@@ -156,7 +161,7 @@ final class ReceiveSession {
             c.onClose().block(CLOSE_WAIT);
             stats = c.stats();
         }
-        if (dataError == null && connectionError == null && checker.limit() != StreamChecker.UNLIMITED
+        if (dataError == null && connectionError == null && !stopRequested && checker.limit() != StreamChecker.UNLIMITED
                 && !checker.reachedLimit()) {
             dataError = new DataMismatchException("the stream ended after " + checker.bytes() + " bytes, short of the "
                     + checker.limit() + " asked for (--bytes)");
@@ -164,7 +169,18 @@ final class ReceiveSession {
         RxBinding b = bound.get();
         return new Result(backend.name(), listening.get(), c == null ? null : c.remoteAddress(), binding,
                 b == null ? 0 : b.id(), checker, stats, meters,
-                c == null ? 0 : (endNanos - startNanos) / 1e9, dataError, connectionError);
+                c == null ? 0 : (endNanos - startNanos) / 1e9, dataError, connectionError,
+                stopRequested);
+    }
+
+    /**
+     * Ends the receive as a cancel from any thread (the JVM's shutdown hook on SIGTERM or SIGINT):
+     * the connection stops reading, the frags it holds come back, the socket and the binding close,
+     * and {@link #run()} returns the summary of what arrived.
+     */
+    void stop() {
+        stopRequested = true;
+        stopped.tryEmitEmpty();
     }
 
     private void status(String what) {

@@ -80,16 +80,19 @@ public final class RecvCommand implements Callable<Integer> {
                     + "to the bound queue" + (t.queues.size() == 1 ? ")" : "s)"));
         }
         ReceiveSession.Result r;
-        try (ReceiveTarget.Opened opened = t.open()) {
-            r = new ReceiveSession("recv", opened.backend(), listen, t.bindingSpec(), t.dmabuf.toString(), t.nicSetup(),
-                    checker, err, target.progressEnabled(), a -> {
-                    }).run();
-        }
-        if (json) {
-            out.println(Reports.json(Reports.receiveJson("recv", r)));
-            out.flush();
-        } else {
-            Reports.printReceive(out, "recv", r);
+        try (ReceiveTarget.Opened opened = t.open();
+             StopOnSignal stop = new StopOnSignal()) {
+            ReceiveSession session = new ReceiveSession("recv", opened.backend(), listen, t.bindingSpec(),
+                    t.dmabuf.toString(), t.nicSetup(), checker, err, target.progressEnabled(), a -> {
+                    });
+            stop.onSignal(session::stop);
+            r = session.run();
+            if (json) {
+                out.println(Reports.json(Reports.receiveJson("recv", r)));
+                out.flush();
+            } else {
+                Reports.printReceive(out, "recv", r);
+            }
         }
         if (r.failure() != null) {
             throw r.failure();

@@ -35,7 +35,8 @@ final class Reports {
     static ObjectNode receiveJson(String command, ReceiveSession.Result r) {
         ObjectNode o = JSON.createObjectNode();
         o.put("command", command);
-        o.put("result", r.dataError() != null ? "data-error" : r.connectionError() != null ? "connection-error" : "ok");
+        o.put("result", r.dataError() != null ? "data-error" : r.connectionError() != null ? "connection-error"
+                : r.interrupted() ? "interrupted" : "ok");
         if (r.failure() == null) {
             o.putNull("error");
         } else {
@@ -143,6 +144,8 @@ final class Reports {
         out.printf("  validation  %s%n", validationLine(r));
         if (r.connectionError() != null) {
             out.printf("  connection  FAILED after %d bytes: %s%n", r.bytes(), ErrorReporter.oneLine(r.connectionError()));
+        } else if (r.interrupted()) {
+            out.printf("  stopped     by a signal after %d bytes: the connection was cancelled and closed%n", r.bytes());
         }
         out.flush();
     }

@@ -81,6 +81,52 @@ class ProcessFaultIT {
         assertThat(established(port)).as("no established connection on port %d is left", port).isZero();
     }
 
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"linux", "emulated"})
+    void aReceiverStoppedWithSigtermMidStreamPrintsItsSummaryWithEveryTokenBack(String backend) throws Exception {
+        List<String> args = new ArrayList<>(List.of("recv", "--listen", "127.0.0.1:0", "--validate", "7",
+                "--bytes", "64G", "--json"));
+        if (backend.equals("emulated")) {
+            args.addAll(List.of("--dmabuf", "emulated"));
+        }
+        CliSubprocessIT.Proc recv = new CliSubprocessIT.Proc(CliSubprocessIT.devmem(args.toArray(String[]::new)));
+        started.add(recv.process);
+        int port = recv.awaitListeningPort();
+        AtomicLong sent = new AtomicLong();
+        CompletableFuture<IOException> peerEnd = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("pattern-peer").start(() -> {
+            try (SocketChannel ch = SocketChannel.open(new InetSocketAddress("127.0.0.1", port))) {
+                ByteBuffer chunk = pattern(7, 1 << 20);
+                while (true) {
+                    chunk.clear();
+                    while (chunk.hasRemaining()) {
+                        sent.addAndGet(ch.write(chunk));
+                    }
+                }
+            } catch (IOException e) {
+                peerEnd.complete(e);
+            }
+        });
+        Await.until(() -> sent.get() > (96L << 20), "the peer has sent 96 MiB");
+
+        // SIGTERM by kill(1): Process.destroy() would also close our ends of its stdout and stderr,
+        // and the summary it prints on the way out would be lost
+        assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(recv.process.pid())).start().waitFor()).isZero();
+        CliSubprocessIT.Result r = recv.await();
+        assertThat(r.exit()).as(r.toString()).isEqualTo(128 + 15);
+        var j = r.json();
+        assertThat(j.get("result").asText()).as(r.toString()).isEqualTo("interrupted");
+        assertThat(j.get("tokens").get("outstanding").asLong()).as("every frag came back before exit").isZero();
+        assertThat(j.get("tokens").get("outstandingGauge").asLong()).isZero();
+        long bytes = j.get("bytes").asLong();
+        assertThat(bytes).isPositive();
+        assertThat(j.get("validation").get("bytesValidated").asLong()).as("every byte that arrived was checked")
+                .isEqualTo(bytes);
+        assertThat(j.get("validation").get("everyByte").asBoolean()).isTrue();
+        assertThat(peerEnd.get(Cli.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)).as("the peer sees the end").isNotNull();
+        assertThat(listening(port) + established(port)).as("no socket left on port %d", port).isZero();
+    }
+
     private static ByteBuffer pattern(int period, int size) {
         int len = size - size % period;
         ByteBuffer b = ByteBuffer.allocateDirect(len);
