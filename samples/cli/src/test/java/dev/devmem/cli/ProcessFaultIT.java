@@ -49,21 +49,7 @@ class ProcessFaultIT {
 
         AtomicLong sent = new AtomicLong();
         CompletableFuture<IOException> peerEnd = new CompletableFuture<>();
-        Thread sender = Thread.ofPlatform().daemon().name("pattern-peer").start(() -> {
-            try (SocketChannel ch = SocketChannel.open(new InetSocketAddress("127.0.0.1", port))) {
-                ByteBuffer chunk = pattern(7, 1 << 20);
-                while (true) {
-                    chunk.clear();
-                    while (chunk.hasRemaining()) {
-                        sent.addAndGet(ch.write(chunk));
-                    }
-                }
-            } catch (IOException e) {
-                peerEnd.complete(e);
-            } catch (Throwable t) {
-                peerEnd.completeExceptionally(t);
-            }
-        });
+        Thread sender = startPatternPeer(port, sent, peerEnd);
         // More than the socket buffers and the dmabuf can hold: the receiver is reading and holding
         // frags in flight when it dies.
         Await.until(() -> sent.get() > (96L << 20), "the peer has sent 96 MiB");
@@ -94,19 +80,7 @@ class ProcessFaultIT {
         int port = recv.awaitListeningPort();
         AtomicLong sent = new AtomicLong();
         CompletableFuture<IOException> peerEnd = new CompletableFuture<>();
-        Thread.ofPlatform().daemon().name("pattern-peer").start(() -> {
-            try (SocketChannel ch = SocketChannel.open(new InetSocketAddress("127.0.0.1", port))) {
-                ByteBuffer chunk = pattern(7, 1 << 20);
-                while (true) {
-                    chunk.clear();
-                    while (chunk.hasRemaining()) {
-                        sent.addAndGet(ch.write(chunk));
-                    }
-                }
-            } catch (IOException e) {
-                peerEnd.complete(e);
-            }
-        });
+        startPatternPeer(port, sent, peerEnd);
         Await.until(() -> sent.get() > (96L << 20), "the peer has sent 96 MiB");
 
         // SIGTERM by kill(1): Process.destroy() would also close our ends of its stdout and stderr,
@@ -125,6 +99,25 @@ class ProcessFaultIT {
         assertThat(j.get("validation").get("everyByte").asBoolean()).isTrue();
         assertThat(peerEnd.get(Cli.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)).as("the peer sees the end").isNotNull();
         assertThat(listening(port) + established(port)).as("no socket left on port %d", port).isZero();
+    }
+
+    /** Writes the netcat pattern (period 7) until the connection fails; the failure ends {@code end}. */
+    private static Thread startPatternPeer(int port, AtomicLong sent, CompletableFuture<IOException> end) {
+        return Thread.ofPlatform().daemon().name("pattern-peer").start(() -> {
+            try (SocketChannel ch = SocketChannel.open(new InetSocketAddress("127.0.0.1", port))) {
+                ByteBuffer chunk = pattern(7, 1 << 20);
+                while (true) {
+                    chunk.clear();
+                    while (chunk.hasRemaining()) {
+                        sent.addAndGet(ch.write(chunk));
+                    }
+                }
+            } catch (IOException e) {
+                end.complete(e);
+            } catch (Throwable t) {
+                end.completeExceptionally(t);
+            }
+        });
     }
 
     private static ByteBuffer pattern(int period, int size) {
