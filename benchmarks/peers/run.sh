@@ -66,35 +66,49 @@ fi
 secs=$(( $(date +%s) - start ))
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+doc="$root/docs/benchmarks.md"
+# A part this invocation ran prints its fresh table; a part it did not run keeps the section the
+# document already has (a fresh clone has no earlier results under target/).
+section() { # $1 part, $2 result file, $3 section title
+  if part "$1" && [ -f "$2" ]; then
+    cat "$2"
+  else
+    awk -v title="#### $3" '
+      $0 == title { on = 1; next }
+      on && (/^#### / || /<!-- peers:end -->/) { exit }
+      on { print }' "$doc" | sed -e '1{/^$/d}' -e '${/^$/d}'
+    echo
+    echo "_(kept from the previous run: this invocation did not run this part)_"
+  fi
+}
 {
   echo "<!-- peers:begin (written by bin/bench peers; edits inside are overwritten) -->"
   echo
-  echo "Command: \`bin/bench peers$([ $quick = 1 ] && echo ' --quick')\`, $(date -u +%Y-%m-%d); parts run by this invocation:$parts(${secs} s after the build); each table states its own rounds and sizes."
+  echo "Command: \`$(env | grep '^PEERS_' | sort | tr '\n' ' ')bin/bench peers$([ $quick = 1 ] && echo ' --quick')\`, $(date -u +%Y-%m-%d); parts run by this invocation:$parts(${secs} s after the build); each table states its own rounds and sizes."
   echo "Machine: $cpu, $(nproc) CPUs, Linux $(uname -r), $(java -version 2>&1 | head -1), load average at start $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "#### Peers"
   echo
-  cat "$out/peers.md"
+  section peers "$out/peers.md" "Peers"
   echo
   echo "#### Scaling: flows through one listen()"
   echo
-  cat "$out/scaling.md"
+  section scaling "$out/scaling.md" "Scaling: flows through one listen()"
   echo
   echo "#### Token return"
   echo
-  cat "$out/tokens.md"
+  section tokens "$out/tokens.md" "Token return"
   echo
   echo "#### Release → DONTNEED latency (emulated NIC)"
   echo
-  cat "$out/latency.md"
+  section latency "$out/latency.md" "Release → DONTNEED latency (emulated NIC)"
   echo
   echo "#### Cancel with a silent peer"
   echo
-  cat "$out/cancel.md"
+  section cancel "$out/cancel.md" "Cancel with a silent peer"
   echo
   echo "<!-- peers:end -->"
 } > "$out/block.md"
-doc="$root/docs/benchmarks.md"
 if grep -q '<!-- peers:begin' "$doc"; then
   awk -v block="$out/block.md" '
     /<!-- peers:begin/ { while ((getline l < block) > 0) print l; skip = 1; next }
