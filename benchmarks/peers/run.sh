@@ -76,7 +76,7 @@ section() { # $1 part, $2 result file, $3 section title
     awk -v title="#### $3" '
       $0 == title { on = 1; next }
       on && (/^#### / || /<!-- peers:end -->/) { exit }
-      on { print }' "$doc" | sed -e '1{/^$/d}' -e '${/^$/d}'
+      on && !/^_\(kept from the previous run/ { print }' "$doc" | cat -s | sed -e '1{/^$/d}' -e '${/^$/d}'
     echo
     echo "_(kept from the previous run: this invocation did not run this part)_"
   fi
