@@ -1,18 +1,13 @@
 package dev.devmem.benchmarks.peers;
 
-import dev.devmem.api.spi.BackendAvailability;
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.FragKind;
-import dev.devmem.api.RxBindingSpec;
-import dev.devmem.api.TxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;
+import dev.devmem.api.spi.ForwardingBackend;
 import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
-import dev.devmem.api.spi.IoWaiter;
 import dev.devmem.api.spi.ReceiveBatch;
-import dev.devmem.api.spi.RxBinding;
 import dev.devmem.api.spi.SocketStats;
-import dev.devmem.api.spi.TxBinding;
 import dev.devmem.ffm.rx.PollSource;
 import org.HdrHistogram.Histogram;
 
@@ -28,49 +23,23 @@ import java.util.concurrent.ConcurrentHashMap;
  * inside {@code release} (a full batch) or {@code flushReleases}, and every token queued before
  * then went back in that call. Benchmark code only.
  */
-final class TimedBackend implements DevmemBackend {
+final class TimedBackend extends ForwardingBackend {
     final ConcurrentHashMap<Long, Long> releasedAt = new ConcurrentHashMap<>();
     final Histogram latency = new Histogram(60_000_000_000L, 3);
-    private final DevmemBackend delegate;
 
     TimedBackend(DevmemBackend delegate) {
-        this.delegate = delegate;
-    }
-
-    @Override
-    public String name() {
-        return delegate.name();
-    }
-
-    @Override
-    public BackendAvailability availability() {
-        return delegate.availability();
-    }
-
-    @Override
-    public RxBinding bindRx(RxBindingSpec spec) throws DevmemException {
-        return delegate.bindRx(spec);
-    }
-
-    @Override
-    public TxBinding bindTx(TxBindingSpec spec) throws DevmemException {
-        return delegate.bindTx(spec);
+        super(delegate);
     }
 
     @Override
     public DevmemListener listen(InetSocketAddress local, int backlog) throws DevmemException {
-        DevmemListener l = delegate.listen(local, backlog);
+        DevmemListener l = delegate().listen(local, backlog);
         return new Listener(l);
     }
 
     @Override
     public DevmemSocket connect(InetSocketAddress remote) throws DevmemException {
-        return new Timed(delegate.connect(remote));
-    }
-
-    @Override
-    public IoWaiter newIoWaiter() throws DevmemException {
-        return delegate.newIoWaiter();
+        return new Timed(delegate().connect(remote));
     }
 
     private final class Listener implements DevmemListener, PollSource {

@@ -1,5 +1,6 @@
 package dev.devmem.cli;
 
+import dev.devmem.api.spi.ForwardingBackend;
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;

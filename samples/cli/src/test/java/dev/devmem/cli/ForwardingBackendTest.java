@@ -1,5 +1,6 @@
 package dev.devmem.cli;
 
+import dev.devmem.api.spi.ForwardingBackend;
 import dev.devmem.api.spi.DevmemBackend;
 import org.junit.jupiter.api.Test;
 

@@ -1,33 +1,27 @@
-package dev.devmem.cli;
+package dev.devmem.api.spi;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.TxBindingSpec;
-import dev.devmem.api.spi.BackendAvailability;
-import dev.devmem.api.spi.DevmemBackend;
-import dev.devmem.api.spi.DevmemListener;
-import dev.devmem.api.spi.DevmemSocket;
-import dev.devmem.api.spi.DevmemTxSocket;
-import dev.devmem.api.spi.IoWaiter;
-import dev.devmem.api.spi.RxBinding;
-import dev.devmem.api.spi.TxBinding;
 
 import java.net.InetSocketAddress;
 import java.util.Objects;
 
 /**
- * A backend that passes every call to another one, for the command's observers to override only
- * the calls they watch. Every SPI method is forwarded, including the defaulted {@code connectTx}:
- * a wrapper that left it out would turn the real backend's TX path into the default refusal.
+ * A backend that passes every call to another one, for wrappers (observers, meters, timers, a
+ * binder client) to override only the calls they care about. Every SPI method is forwarded,
+ * including the defaulted ones such as {@code connectTx}: a wrapper that left one out would turn
+ * the real backend's path into the default refusal.
  */
-abstract class ForwardingBackend implements DevmemBackend {
+public abstract class ForwardingBackend implements DevmemBackend {
     private final DevmemBackend delegate;
 
-    ForwardingBackend(DevmemBackend delegate) {
+    protected ForwardingBackend(DevmemBackend delegate) {
         this.delegate = Objects.requireNonNull(delegate, "delegate");
     }
 
-    DevmemBackend delegate() {
+    /** The backend every call goes to. */
+    protected DevmemBackend delegate() {
         return delegate;
     }
 
