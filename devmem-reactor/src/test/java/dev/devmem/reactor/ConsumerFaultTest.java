@@ -17,12 +17,13 @@ import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -189,7 +190,28 @@ class ConsumerFaultTest {
         long total = 32L << 20;
         DevmemReceiver r = receiver(backend);
         InetSocketAddress addr = Peer.freeLoopbackAddress();
-        ExecutorService releasers = Executors.newFixedThreadPool(4);
+        // The hand-off from onNext must not block: onNext runs on a devmem I/O thread that BlockHound
+        // watches, and an executor's LinkedBlockingQueue parks on its lock when the releasers contend.
+        Queue<DevmemFrag> handed = new ConcurrentLinkedQueue<>();
+        AtomicBoolean done = new AtomicBoolean();
+        List<Thread> releasers = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            releasers.add(Thread.ofPlatform().name("slow-releaser-" + i).start(() -> {
+                while (true) {
+                    DevmemFrag f = handed.poll();
+                    if (f == null) {
+                        if (done.get() && handed.isEmpty()) {
+                            return;
+                        }
+                        LockSupport.parkNanos(50_000);
+                        continue;
+                    }
+                    LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(200_000));
+                    f.release();
+                    f.release(); // a second release is a no-op, never a second DONTNEED
+                }
+            }));
+        }
         AtomicLong next = new AtomicLong();
         AtomicReference<DevmemConnection> conn = new AtomicReference<>();
         try {
@@ -198,19 +220,18 @@ class ConsumerFaultTest {
                         return c.receive();
                     }).doOnNext(f -> {
                         checkInOrder(f, next);
-                        releasers.execute(() -> {
-                            LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(200_000));
-                            f.release();
-                            f.release(); // a second release is a no-op, never a second DONTNEED
-                        });
+                        handed.add(f);
                     }).map(DevmemFrag::length).reduce(0L, Long::sum))
                     .then(() -> Peer.connect(addr, PATTERN).sendAsync(total, true))
                     .expectNext(total)
                     .expectComplete()
                     .verify(java.time.Duration.ofMinutes(2));
         } finally {
-            releasers.shutdown();
-            assertThat(releasers.awaitTermination(1, TimeUnit.MINUTES)).isTrue();
+            done.set(true);
+            for (Thread t : releasers) {
+                t.join(TimeUnit.MINUTES.toMillis(1));
+                assertThat(t.isAlive()).as("%s finished", t.getName()).isFalse();
+            }
         }
         StepVerifier.create(conn.get().onClose()).expectComplete().verify(Await.TIMEOUT);
         ConnectionStats s = conn.get().stats();
