@@ -146,6 +146,7 @@ class BinderKernelTest {
     @Test
     void aClientKilledInTheMiddleOfItsRequestsLeavesNoNetlinkSocketOrConnection() throws Exception {
         long netlinkBefore = netlinkSocketsHeld();
+        long unixBefore = unixSocketsHeld();
         long bindsBefore = daemon.stats().refused();
         Process client = Unprivileged.start(daemon.socket().toString(), "loop", "va");
         try {
@@ -174,15 +175,32 @@ class BinderKernelTest {
         assertThat(daemon.stats().connections()).as("every connection of the killed client ended").isZero();
         assertThat(daemon.stats().bindings()).isZero();
         assertThat(netlinkSocketsHeld()).as("no netlink socket outlived the killed client").isEqualTo(netlinkBefore);
+        // the count above is the daemon's own word; the descriptors are the kernel's (the root client's
+        // connection for the stats may still be closing: wait for it)
+        while (unixSocketsHeld() != unixBefore && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
+        assertThat(unixSocketsHeld()).as("no AF_UNIX socket of the killed client's connections is left open")
+                .isEqualTo(unixBefore);
     }
 
     /** Netlink sockets of this process (the daemon) in the test namespace. */
     private static long netlinkSocketsHeld() throws Exception {
+        return socketsHeld("netlink", -1);
+    }
+
+    /** AF_UNIX sockets of this process (the daemon's listener and connections) in the test namespace. */
+    private static long unixSocketsHeld() throws Exception {
+        return socketsHeld("unix", 6);
+    }
+
+    /** Descriptors of this process on sockets in {@code /proc/net/<table>} (inode in {@code column}, -1: last). */
+    private static long socketsHeld(String table, int column) throws Exception {
         Set<String> inodes = ns.call(() -> {
-            try (Stream<String> lines = Files.lines(Path.of("/proc/thread-self/net/netlink"))) {
+            try (Stream<String> lines = Files.lines(Path.of("/proc/thread-self/net/" + table))) {
                 return lines.skip(1).map(l -> {
                     String[] f = l.trim().split("\\s+");
-                    return "socket:[" + f[f.length - 1] + "]";
+                    return "socket:[" + f[column < 0 ? f.length - 1 : column] + "]";
                 }).collect(Collectors.toSet());
             }
         });
