@@ -189,21 +189,28 @@ class BinderKernelTest {
         return socketsHeld("netlink", -1);
     }
 
-    /** AF_UNIX sockets of this process (the daemon's listener and connections) in the test namespace. */
+    /**
+     * AF_UNIX sockets of this process: the daemon's listener (in the test namespace) and its end of
+     * each connection, which the kernel creates in the connecting client's namespace (here the root one).
+     */
     private static long unixSocketsHeld() throws Exception {
         return socketsHeld("unix", 6);
     }
 
     /** Descriptors of this process on sockets in {@code /proc/net/<table>} (inode in {@code column}, -1: last). */
     private static long socketsHeld(String table, int column) throws Exception {
-        Set<String> inodes = ns.call(() -> {
+        java.util.concurrent.Callable<Set<String>> listed = () -> {
             try (Stream<String> lines = Files.lines(Path.of("/proc/thread-self/net/" + table))) {
                 return lines.skip(1).map(l -> {
                     String[] f = l.trim().split("\\s+");
                     return "socket:[" + f[column < 0 ? f.length - 1 : column] + "]";
                 }).collect(Collectors.toSet());
             }
-        });
+        };
+        Set<String> inodes = new java.util.HashSet<>(ns.call(listed));
+        if (!table.equals("netlink")) {
+            inodes.addAll(listed.call()); // this thread's namespace: the root one
+        }
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.map(p -> {
                 try {
