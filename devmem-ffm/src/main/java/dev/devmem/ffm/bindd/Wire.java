@@ -1,5 +1,7 @@
 package dev.devmem.ffm.bindd;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -21,9 +23,15 @@ import java.util.List;
  * BIND_RX  (1)  string ifname , u8 dmabufKind , u64 size , string heap , u16 n (1..{@value #MAX_QUEUES}) , u32 queue[n]
  * BIND_TX  (2)  string ifname , u8 dmabufKind , u64 size , string heap
  * STATS    (3)  (nothing)
+ * NIC_SETUP (4) string ifname , u16 n (1..{@value #MAX_QUEUES}) , u32 queue[n] , u8 addrLength (4|16) ,
+ *               u8 addr[addrLength] , u16 port (1..65535)
+ * NIC_UNDO (5)  u32 id
  * BOUND    (0x81) u32 id , u32 ifindex , string ifname , u64 size , u8 fdAttached
  * ERROR    (0x82) see {@link ErrorCodec}
- * STATS_OK (0x83) u32 connections , u32 bindings , u64 binds , u64 refused , u64 denied , u64 malformed
+ * STATS_OK (0x83) u32 connections , u32 bindings , u32 nicSetups , u64 binds , u64 refused , u64 denied ,
+ *                 u64 malformed
+ * NIC_SET  (0x84) u32 id , string ifname , u16 n (0..{@value #MAX_CHANGES}) , string change[n]
+ * NIC_UNDONE (0x85) u32 id
  * </pre>
  *
  * A dmabuf kind {@link #DMABUF_PASSED} travels as one descriptor in an {@code SCM_RIGHTS} control
@@ -47,9 +55,15 @@ final class Wire {
     static final int BIND_RX = 1;
     static final int BIND_TX = 2;
     static final int STATS = 3;
+    static final int NIC_SETUP = 4;
+    static final int NIC_UNDO = 5;
     static final int BOUND = 0x81;
     static final int ERROR = 0x82;
     static final int STATS_OK = 0x83;
+    static final int NIC_SET = 0x84;
+    static final int NIC_UNDONE = 0x85;
+    /** Changes a NIC_SET reply lists; the devmem setup makes at most four. */
+    static final int MAX_CHANGES = 16;
 
     /** The client passes its own dmabuf (SCM_RIGHTS). */
     static final int DMABUF_PASSED = 1;
@@ -67,7 +81,16 @@ final class Wire {
     record Bound(int id, int ifindex, String ifname, long size, boolean fdAttached) {
     }
 
-    record Stats(int connections, int bindings, long binds, long refused, long denied, long malformed) {
+    record Stats(int connections, int bindings, int nicSetups, long binds, long refused, long denied,
+                 long malformed) {
+    }
+
+    /** A NIC setup request as decoded: the devmem setup of {@code ifname} with a flow rule to {@code address:port}. */
+    record NicSetupRequest(String ifname, List<Integer> queues, InetAddress address, int port) {
+    }
+
+    /** The daemon's answer to a NIC setup: the setup's id on this connection and what it changed. */
+    record NicSet(int id, String ifname, List<String> changes) {
     }
 
     // ------------------------------------------------------------------------------ encoding
@@ -88,13 +111,44 @@ final class Wire {
         return new Out(STATS).frame();
     }
 
+    static byte[] nicSetup(String ifname, List<Integer> queues, InetAddress address, int port) {
+        Out o = new Out(NIC_SETUP).string(ifname).u16(queues.size());
+        for (int q : queues) {
+            o.u32(q);
+        }
+        byte[] a = address.getAddress();
+        o.u8(a.length);
+        for (byte x : a) {
+            o.u8(x);
+        }
+        return o.u16(port).frame();
+    }
+
+    static byte[] nicUndo(int id) {
+        return new Out(NIC_UNDO).u32(id).frame();
+    }
+
+    static byte[] nicSet(NicSet n) {
+        List<String> changes = n.changes().size() > MAX_CHANGES ? n.changes().subList(0, MAX_CHANGES) : n.changes();
+        Out o = new Out(NIC_SET).u32(n.id()).string(n.ifname()).u16(changes.size());
+        for (String c : changes) {
+            o.string(c.length() > 200 ? c.substring(0, 200) : c);
+        }
+        return o.frame();
+    }
+
+    static byte[] nicUndone(int id) {
+        return new Out(NIC_UNDONE).u32(id).frame();
+    }
+
     static byte[] bound(Bound b) {
         return new Out(BOUND).u32(b.id()).u32(b.ifindex()).string(b.ifname()).u64(b.size())
                 .u8(b.fdAttached() ? 1 : 0).frame();
     }
 
     static byte[] stats(Stats s) {
-        return new Out(STATS_OK).u32(s.connections()).u32(s.bindings()).u64(s.binds()).u64(s.refused())
+        return new Out(STATS_OK).u32(s.connections()).u32(s.bindings()).u32(s.nicSetups()).u64(s.binds())
+                .u64(s.refused())
                 .u64(s.denied()).u64(s.malformed()).frame();
     }
 
@@ -128,11 +182,7 @@ final class Wire {
             throw new WireException("not a bind request: type " + type);
         }
         In in = new In(body);
-        String ifname = in.string("ifname");
-        if (ifname == null || ifname.isEmpty() || ifname.getBytes(StandardCharsets.UTF_8).length > MAX_IFNAME
-                || ifname.indexOf('\0') >= 0 || ifname.indexOf('/') >= 0) {
-            throw new WireException("ifname must be 1.." + MAX_IFNAME + " bytes without NUL or '/'");
-        }
+        String ifname = ifname(in);
         int kind = in.u8("dmabufKind");
         if (kind < DMABUF_PASSED || kind > DMABUF_EMULATED) {
             throw new WireException("unknown dmabuf kind " + kind);
@@ -148,27 +198,104 @@ final class Wire {
         if (heap != null && (heap.isEmpty() || heap.contains("/") || heap.equals("..") || heap.indexOf('\0') >= 0)) {
             throw new WireException("heap name must be a plain file name");
         }
-        List<Integer> queues = List.of();
-        if (type == BIND_RX) {
-            int n = in.u16("queue count");
-            if (n < 1 || n > MAX_QUEUES) {
-                throw new WireException("queue count " + n + " is outside 1.." + MAX_QUEUES);
-            }
-            List<Integer> qs = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                long q = in.u32("queue");
-                if (q > Integer.MAX_VALUE) {
-                    throw new WireException("queue id " + q + " is out of range");
-                }
-                if (qs.contains((int) q)) {
-                    throw new WireException("queue " + q + " repeats");
-                }
-                qs.add((int) q);
-            }
-            queues = List.copyOf(qs);
-        }
+        List<Integer> queues = type == BIND_RX ? queues(in) : List.of();
         in.end();
         return new BindRequest(type == BIND_TX, ifname, kind, size, heap, queues);
+    }
+
+    static NicSetupRequest nicSetupRequest(byte[] body) throws WireException {
+        expect(body, NIC_SETUP);
+        In in = new In(body);
+        String ifname = ifname(in);
+        List<Integer> queues = queues(in);
+        int len = in.u8("address length");
+        if (len != 4 && len != 16) {
+            throw new WireException("an address has 4 or 16 bytes, not " + len);
+        }
+        byte[] a = new byte[len];
+        for (int i = 0; i < len; i++) {
+            a[i] = (byte) in.u8("address");
+        }
+        int port = in.u16("port");
+        if (port == 0) {
+            throw new WireException("port 0 steers nothing: the flow rule needs the listen port");
+        }
+        in.end();
+        InetAddress address;
+        try {
+            address = InetAddress.getByAddress(a);
+        } catch (UnknownHostException e) {
+            throw new WireException("address: " + e.getMessage());
+        }
+        if (address.isAnyLocalAddress() || address.isMulticastAddress()) {
+            throw new WireException("the flow rule needs a concrete local address, not " + address.getHostAddress());
+        }
+        return new NicSetupRequest(ifname, queues, address, port);
+    }
+
+    static int nicUndoRequest(byte[] body) throws WireException {
+        expect(body, NIC_UNDO);
+        In in = new In(body);
+        long id = in.u32("id");
+        in.end();
+        return (int) id;
+    }
+
+    static NicSet nicSet(byte[] body) throws WireException {
+        expect(body, NIC_SET);
+        In in = new In(body);
+        int id = (int) in.u32("id");
+        String ifname = in.string("ifname");
+        int n = in.u16("change count");
+        if (ifname == null || n > MAX_CHANGES) {
+            throw new WireException("malformed NIC_SET reply");
+        }
+        List<String> changes = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            String c = in.string("change");
+            if (c == null) {
+                throw new WireException("malformed NIC_SET reply: an absent change");
+            }
+            changes.add(c);
+        }
+        in.end();
+        return new NicSet(id, ifname, List.copyOf(changes));
+    }
+
+    static int nicUndone(byte[] body) throws WireException {
+        expect(body, NIC_UNDONE);
+        In in = new In(body);
+        long id = in.u32("id");
+        in.end();
+        return (int) id;
+    }
+
+    private static String ifname(In in) throws WireException {
+        String ifname = in.string("ifname");
+        if (ifname == null || ifname.isEmpty() || ifname.getBytes(StandardCharsets.UTF_8).length > MAX_IFNAME
+                || ifname.indexOf('\0') >= 0 || ifname.indexOf('/') >= 0) {
+            throw new WireException("ifname must be 1.." + MAX_IFNAME + " bytes without NUL or '/'");
+        }
+        return ifname;
+    }
+
+    private static List<Integer> queues(In in) throws WireException {
+        int n = in.u16("queue count");
+        if (n < 1 || n > MAX_QUEUES) {
+            throw new WireException("queue count " + n + " is outside 1.." + MAX_QUEUES);
+        }
+        List<Integer> qs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            long q = in.u32("queue");
+            if (q > Integer.MAX_VALUE) {
+                throw new WireException("queue id " + q + " is out of range");
+            }
+            if (qs.contains((int) q)) {
+                throw new WireException("queue " + q + " repeats");
+            }
+            qs.add((int) q);
+        }
+        return List.copyOf(qs);
     }
 
     static Bound bound(byte[] body) throws WireException {
@@ -189,7 +316,8 @@ final class Wire {
     static Stats statsReply(byte[] body) throws WireException {
         expect(body, STATS_OK);
         In in = new In(body);
-        Stats s = new Stats((int) in.u32("connections"), (int) in.u32("bindings"), in.u64("binds"),
+        Stats s = new Stats((int) in.u32("connections"), (int) in.u32("bindings"), (int) in.u32("nicSetups"),
+                in.u64("binds"),
                 in.u64("refused"), in.u64("denied"), in.u64("malformed"));
         in.end();
         return s;
@@ -200,7 +328,7 @@ final class Wire {
         new In(body).end();
     }
 
-    private static void expect(byte[] body, int type) throws WireException {
+    static void expect(byte[] body, int type) throws WireException {
         int t = type(body);
         if (t != type) {
             throw new WireException("expected message type " + type + ", got " + t);
