@@ -211,18 +211,23 @@ public final class BinderDaemon implements AutoCloseable {
      */
     boolean awaitOtherBindingsReleased(int pid, ClientConnection self) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(NIC_UNDO_WAIT_MILLIS);
+        boolean told = false;
         synchronized (releases) {
             while (true) {
-                boolean held = false;
+                int held = 0;
                 for (ClientConnection c : live) {
                     if (c != self && c.pid() == pid && c.bindingsHeld() > 0) {
-                        held = true;
-                        break;
+                        held += c.bindingsHeld();
                     }
                 }
                 long left = deadline - System.nanoTime();
-                if (!held) {
+                if (held == 0) {
                     return true;
+                }
+                if (!told) {
+                    log("NIC setups of pid " + pid + " wait for its " + held + " binding(s) on other connections "
+                            + "to be released");
+                    told = true;
                 }
                 if (left <= 0) {
                     return false;

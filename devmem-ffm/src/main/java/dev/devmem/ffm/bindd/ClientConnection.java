@@ -216,7 +216,7 @@ final class ClientConnection implements Runnable {
         }
         if (lease == null) {
             daemon.counters().refused.increment();
-            return socket.writeFrame(ErrorCodec.encode(new SyscallException("devmem bindd", Errno.of(2),
+            return socket.writeFrame(ErrorCodec.encode(new SyscallException("devmem bindd", Errno.ENOENT,
                     "this connection holds no NIC setup " + Integer.toUnsignedString(id))), -1) == 0;
         }
         nicLeases.remove(lease);
