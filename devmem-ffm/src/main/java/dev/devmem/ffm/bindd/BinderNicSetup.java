@@ -39,10 +39,10 @@ public final class BinderNicSetup implements KernelNicSetup {
     /** A setup the daemon holds for this process: what it changed, and its restore. */
     public static final class Held implements Applied {
         private final BinderLease lease;
-        private final Wire.NicSet set;
+        private final NicWire.NicSet set;
         private boolean closed;
 
-        private Held(BinderLease lease, Wire.NicSet set) {
+        private Held(BinderLease lease, NicWire.NicSet set) {
             this.lease = lease;
             this.set = set;
         }
@@ -64,13 +64,13 @@ public final class BinderNicSetup implements KernelNicSetup {
             }
             closed = true;
             try {
-                UnixSocket.Frame reply = lease.call(Wire.nicUndo(set.id()), -1);
+                UnixSocket.Frame reply = lease.call(NicWire.nicUndo(set.id()), -1);
                 UnixSocket.closeAll(reply.fds());
                 try {
                     if (Wire.type(reply.body()) == Wire.ERROR) {
                         throw ErrorCodec.decode(reply.body());
                     }
-                    Wire.nicUndone(reply.body());
+                    NicWire.nicUndone(reply.body());
                 } catch (WireException e) {
                     throw new DevmemProtocolException("devmem bindd at " + lease.path() + " answered malformed: "
                             + e.getMessage());
@@ -99,7 +99,7 @@ public final class BinderNicSetup implements KernelNicSetup {
         if (localPort < 1 || localPort > 65535) {
             throw new IllegalArgumentException("the flow rule needs the listen port, not " + localPort);
         }
-        byte[] frame = Wire.nicSetup(interfaceName, queues, localAddress, localPort);
+        byte[] frame = NicWire.nicSetup(interfaceName, queues, localAddress, localPort);
         BinderLease lease = BinderLease.connect(socket);
         try {
             UnixSocket.Frame reply = lease.call(frame, -1);
@@ -108,7 +108,7 @@ public final class BinderNicSetup implements KernelNicSetup {
                 if (Wire.type(reply.body()) == Wire.ERROR) {
                     throw ErrorCodec.decode(reply.body());
                 }
-                return new Held(lease, Wire.nicSet(reply.body()));
+                return new Held(lease, NicWire.nicSet(reply.body()));
             } catch (WireException e) {
                 throw new DevmemProtocolException("devmem bindd at " + socket + " answered malformed: " + e.getMessage());
             }

@@ -125,8 +125,8 @@ final class ClientConnection implements Runnable {
                 if (fds.length != 0) {
                     throw new WireException("a NIC setup request carries no descriptor, this one carried " + fds.length);
                 }
-                return type == Wire.NIC_SETUP ? nicSetup(peer, Wire.nicSetupRequest(f.body()))
-                        : nicUndo(peer, Wire.nicUndoRequest(f.body()));
+                return type == Wire.NIC_SETUP ? nicSetup(peer, NicWire.nicSetupRequest(f.body()))
+                        : nicUndo(peer, NicWire.nicUndoRequest(f.body()));
             }
             if (type != Wire.BIND_RX && type != Wire.BIND_TX) {
                 throw new WireException("unknown request type " + type);
@@ -141,6 +141,8 @@ final class ClientConnection implements Runnable {
             fds = new int[0]; // the passed descriptor is the bind's now
             return bind(peer, r, passed);
         } catch (WireException e) {
+            UnixSocket.closeAll(fds); // before the answer: a client that reads it finds its copies closed
+            fds = new int[0];
             return malformed(peer, e.getMessage());
         } finally {
             UnixSocket.closeAll(fds);
@@ -179,7 +181,7 @@ final class ClientConnection implements Runnable {
         return socket.writeFrame(Wire.bound(bound), held.allocatedFd()) == 0;
     }
 
-    private boolean nicSetup(PeerCred peer, Wire.NicSetupRequest r) {
+    private boolean nicSetup(PeerCred peer, NicWire.NicSetupRequest r) {
         String what = "NIC setup of " + r.ifname() + " rx " + r.queues() + " flow to " + r.address().getHostAddress()
                 + ":" + r.port() + " for " + peer;
         if (nicLeases.size() >= MAX_NIC_SETUPS) {
@@ -204,7 +206,7 @@ final class ClientConnection implements Runnable {
         daemon.counters().nicSetups.incrementAndGet();
         daemon.log(what + ": NIC setup " + id + " changed " + (applied.changes().isEmpty() ? "nothing"
                 : String.join("; ", applied.changes())));
-        return socket.writeFrame(Wire.nicSet(new Wire.NicSet(id, applied.ifname(), applied.changes())), -1) == 0;
+        return socket.writeFrame(NicWire.nicSet(new NicWire.NicSet(id, applied.ifname(), applied.changes())), -1) == 0;
     }
 
     private boolean nicUndo(PeerCred peer, int id) {
@@ -225,7 +227,7 @@ final class ClientConnection implements Runnable {
         } catch (DevmemException e) {
             return socket.writeFrame(ErrorCodec.encode(e), -1) == 0;
         }
-        return socket.writeFrame(Wire.nicUndone(id), -1) == 0;
+        return socket.writeFrame(NicWire.nicUndone(id), -1) == 0;
     }
 
     private void undo(PeerCred peer, NicLease l, String why) throws DevmemException {

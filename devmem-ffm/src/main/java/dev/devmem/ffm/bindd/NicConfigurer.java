@@ -28,7 +28,7 @@ interface NicConfigurer {
      * @throws DevmemException the kernel's refusal (a {@code NicSetupException} with the step and the
      *                         kernel's extack text, or ENODEV), relayed to the client as is
      */
-    Applied apply(Wire.NicSetupRequest request) throws DevmemException;
+    Applied apply(NicWire.NicSetupRequest request) throws DevmemException;
 
     /** A NIC setup the daemon holds for one client connection. */
     interface Applied {

@@ -1,7 +1,5 @@
 package dev.devmem.ffm.bindd;
 
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -23,15 +21,12 @@ import java.util.List;
  * BIND_RX  (1)  string ifname , u8 dmabufKind , u64 size , string heap , u16 n (1..{@value #MAX_QUEUES}) , u32 queue[n]
  * BIND_TX  (2)  string ifname , u8 dmabufKind , u64 size , string heap
  * STATS    (3)  (nothing)
- * NIC_SETUP (4) string ifname , u16 n (1..{@value #MAX_QUEUES}) , u32 queue[n] , u8 addrLength (4|16) ,
- *               u8 addr[addrLength] , u16 port (1..65535)
- * NIC_UNDO (5)  u32 id
+ * NIC_SETUP (4), NIC_UNDO (5): see {@link NicWire}
  * BOUND    (0x81) u32 id , u32 ifindex , string ifname , u64 size , u8 fdAttached
  * ERROR    (0x82) see {@link ErrorCodec}
  * STATS_OK (0x83) u32 connections , u32 bindings , u32 nicSetups , u64 binds , u64 refused , u64 denied ,
  *                 u64 malformed
- * NIC_SET  (0x84) u32 id , string ifname , u16 n (0..{@value #MAX_CHANGES}) , string change[n]
- * NIC_UNDONE (0x85) u32 id
+ * NIC_SET (0x84), NIC_UNDONE (0x85): see {@link NicWire}
  * </pre>
  *
  * A dmabuf kind {@link #DMABUF_PASSED} travels as one descriptor in an {@code SCM_RIGHTS} control
@@ -62,8 +57,6 @@ final class Wire {
     static final int STATS_OK = 0x83;
     static final int NIC_SET = 0x84;
     static final int NIC_UNDONE = 0x85;
-    /** Changes a NIC_SET reply lists; the devmem setup makes at most four. */
-    static final int MAX_CHANGES = 16;
 
     /** The client passes its own dmabuf (SCM_RIGHTS). */
     static final int DMABUF_PASSED = 1;
@@ -85,14 +78,6 @@ final class Wire {
                  long malformed) {
     }
 
-    /** A NIC setup request as decoded: the devmem setup of {@code ifname} with a flow rule to {@code address:port}. */
-    record NicSetupRequest(String ifname, List<Integer> queues, InetAddress address, int port) {
-    }
-
-    /** The daemon's answer to a NIC setup: the setup's id on this connection and what it changed. */
-    record NicSet(int id, String ifname, List<String> changes) {
-    }
-
     // ------------------------------------------------------------------------------ encoding
 
     static byte[] bindRx(String ifname, int kind, long size, String heap, List<Integer> queues) {
@@ -109,36 +94,6 @@ final class Wire {
 
     static byte[] stats() {
         return new Out(STATS).frame();
-    }
-
-    static byte[] nicSetup(String ifname, List<Integer> queues, InetAddress address, int port) {
-        Out o = new Out(NIC_SETUP).string(ifname).u16(queues.size());
-        for (int q : queues) {
-            o.u32(q);
-        }
-        byte[] a = address.getAddress();
-        o.u8(a.length);
-        for (byte x : a) {
-            o.u8(x);
-        }
-        return o.u16(port).frame();
-    }
-
-    static byte[] nicUndo(int id) {
-        return new Out(NIC_UNDO).u32(id).frame();
-    }
-
-    static byte[] nicSet(NicSet n) {
-        List<String> changes = n.changes().size() > MAX_CHANGES ? n.changes().subList(0, MAX_CHANGES) : n.changes();
-        Out o = new Out(NIC_SET).u32(n.id()).string(n.ifname()).u16(changes.size());
-        for (String c : changes) {
-            o.string(c.length() > 200 ? c.substring(0, 200) : c);
-        }
-        return o.frame();
-    }
-
-    static byte[] nicUndone(int id) {
-        return new Out(NIC_UNDONE).u32(id).frame();
     }
 
     static byte[] bound(Bound b) {
@@ -203,74 +158,7 @@ final class Wire {
         return new BindRequest(type == BIND_TX, ifname, kind, size, heap, queues);
     }
 
-    static NicSetupRequest nicSetupRequest(byte[] body) throws WireException {
-        expect(body, NIC_SETUP);
-        In in = new In(body);
-        String ifname = ifname(in);
-        List<Integer> queues = queues(in);
-        int len = in.u8("address length");
-        if (len != 4 && len != 16) {
-            throw new WireException("an address has 4 or 16 bytes, not " + len);
-        }
-        byte[] a = new byte[len];
-        for (int i = 0; i < len; i++) {
-            a[i] = (byte) in.u8("address");
-        }
-        int port = in.u16("port");
-        if (port == 0) {
-            throw new WireException("port 0 steers nothing: the flow rule needs the listen port");
-        }
-        in.end();
-        InetAddress address;
-        try {
-            address = InetAddress.getByAddress(a);
-        } catch (UnknownHostException e) {
-            throw new WireException("address: " + e.getMessage());
-        }
-        if (address.isAnyLocalAddress() || address.isMulticastAddress()) {
-            throw new WireException("the flow rule needs a concrete local address, not " + address.getHostAddress());
-        }
-        return new NicSetupRequest(ifname, queues, address, port);
-    }
-
-    static int nicUndoRequest(byte[] body) throws WireException {
-        expect(body, NIC_UNDO);
-        In in = new In(body);
-        long id = in.u32("id");
-        in.end();
-        return (int) id;
-    }
-
-    static NicSet nicSet(byte[] body) throws WireException {
-        expect(body, NIC_SET);
-        In in = new In(body);
-        int id = (int) in.u32("id");
-        String ifname = in.string("ifname");
-        int n = in.u16("change count");
-        if (ifname == null || n > MAX_CHANGES) {
-            throw new WireException("malformed NIC_SET reply");
-        }
-        List<String> changes = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            String c = in.string("change");
-            if (c == null) {
-                throw new WireException("malformed NIC_SET reply: an absent change");
-            }
-            changes.add(c);
-        }
-        in.end();
-        return new NicSet(id, ifname, List.copyOf(changes));
-    }
-
-    static int nicUndone(byte[] body) throws WireException {
-        expect(body, NIC_UNDONE);
-        In in = new In(body);
-        long id = in.u32("id");
-        in.end();
-        return (int) id;
-    }
-
-    private static String ifname(In in) throws WireException {
+    static String ifname(In in) throws WireException {
         String ifname = in.string("ifname");
         if (ifname == null || ifname.isEmpty() || ifname.getBytes(StandardCharsets.UTF_8).length > MAX_IFNAME
                 || ifname.indexOf('\0') >= 0 || ifname.indexOf('/') >= 0) {
@@ -279,7 +167,7 @@ final class Wire {
         return ifname;
     }
 
-    private static List<Integer> queues(In in) throws WireException {
+    static List<Integer> queues(In in) throws WireException {
         int n = in.u16("queue count");
         if (n < 1 || n > MAX_QUEUES) {
             throw new WireException("queue count " + n + " is outside 1.." + MAX_QUEUES);

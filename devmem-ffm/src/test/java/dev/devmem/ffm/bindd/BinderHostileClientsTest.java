@@ -184,7 +184,7 @@ class BinderHostileClientsTest {
     @Test
     void malformedNicSetupRequestsAreAnsweredWithAProtocolErrorAndSetUpNothing() throws Exception {
         InetAddress local = InetAddress.ofLiteral("127.0.0.1");
-        byte[] valid = Wire.nicSetup("emu0", List.of(0, 1), local, 5201);
+        byte[] valid = NicWire.nicSetup("emu0", List.of(0, 1), local, 5201);
         for (int n = 1; n < valid.length; n++) {
             byte[] reply = send(Arrays.copyOf(valid, n));
             if (reply != null) {
@@ -192,11 +192,11 @@ class BinderHostileClientsTest {
             }
         }
         long malformed = daemon.stats().malformed();
-        byte[] noPort = Wire.nicSetup("emu0", List.of(0), local, 0);
+        byte[] noPort = NicWire.nicSetup("emu0", List.of(0), local, 0);
         assertThat(protocolError(send(noPort))).contains("port 0");
-        assertThat(protocolError(send(Wire.nicSetup("emu0", List.of(0), InetAddress.ofLiteral("::"), 80))))
+        assertThat(protocolError(send(NicWire.nicSetup("emu0", List.of(0), InetAddress.ofLiteral("::"), 80))))
                 .contains("concrete local address");
-        byte[] badLength = Wire.nicSetup("emu0", List.of(0), local, 80);
+        byte[] badLength = NicWire.nicSetup("emu0", List.of(0), local, 80);
         badLength[4 + 2 + 2 + 4 + 2 + 4] = 17;
         assertThat(protocolError(send(badLength))).contains("4 or 16 bytes, not 17");
         byte[] tooManyQueues = prefix(2 + 2 + 4 + 2, ByteBuffer.allocate(10).put((byte) 1).put((byte) Wire.NIC_SETUP)
@@ -208,7 +208,7 @@ class BinderHostileClientsTest {
         int memfd = Syscalls.memfdCreate("bindd-hostile-nic", LinuxConstants.MFD_CLOEXEC);
         try {
             assertThat(protocolError(send(valid, memfd))).contains("carries no descriptor").contains("carried 1");
-            assertThat(protocolError(send(Wire.nicUndo(1), memfd))).contains("carries no descriptor");
+            assertThat(protocolError(send(NicWire.nicUndo(1), memfd))).contains("carries no descriptor");
             assertThat(openCopies("bindd-hostile-nic")).as("the daemon closed the copy it was sent").isEqualTo(1);
         } finally {
             Syscalls.close(memfd);
@@ -224,24 +224,24 @@ class BinderHostileClientsTest {
         try (UnixSocket s = UnixSocket.connect(daemon.socket())) {
             s.receiveTimeout(TimeUnit.SECONDS.toMillis(30));
             for (int i = 1; i <= ClientConnection.MAX_NIC_SETUPS; i++) {
-                assertThat(Wire.nicSet(reply(s, Wire.nicSetup("emu0", List.of(0), local, 5200 + i))))
-                        .isEqualTo(new Wire.NicSet(i, "emu0", List.of()));
+                assertThat(NicWire.nicSet(reply(s, NicWire.nicSetup("emu0", List.of(0), local, 5200 + i))))
+                        .isEqualTo(new NicWire.NicSet(i, "emu0", List.of()));
             }
-            var refused = ErrorCodec.decode(reply(s, Wire.nicSetup("emu0", List.of(0), local, 6000)));
+            var refused = ErrorCodec.decode(reply(s, NicWire.nicSetup("emu0", List.of(0), local, 6000)));
             assertThat(refused).isInstanceOfSatisfying(SyscallException.class, e -> {
                 assertThat(e.errno()).isEqualTo(Errno.of(24)); // EMFILE
                 assertThat(e.explanation()).isEqualTo("one connection holds at most 4 NIC setups");
             });
             assertThat(daemon.stats().nicSetups()).isEqualTo(ClientConnection.MAX_NIC_SETUPS);
             // an id this connection does not hold is refused, and the connection goes on
-            assertThat(ErrorCodec.decode(reply(s, Wire.nicUndo(77)))).isInstanceOfSatisfying(SyscallException.class,
+            assertThat(ErrorCodec.decode(reply(s, NicWire.nicUndo(77)))).isInstanceOfSatisfying(SyscallException.class,
                     e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
-            assertThat(Wire.nicUndone(reply(s, Wire.nicUndo(2)))).isEqualTo(2);
-            assertThat(ErrorCodec.decode(reply(s, Wire.nicUndo(2)))).as("undone once")
+            assertThat(NicWire.nicUndone(reply(s, NicWire.nicUndo(2)))).isEqualTo(2);
+            assertThat(ErrorCodec.decode(reply(s, NicWire.nicUndo(2)))).as("undone once")
                     .isInstanceOf(SyscallException.class);
             assertThat(daemon.stats().nicSetups()).isEqualTo(ClientConnection.MAX_NIC_SETUPS - 1);
             // the emulated NIC checks what bind-rx checks
-            assertThat(ErrorCodec.decode(reply(s, Wire.nicSetup("eth9", List.of(0), local, 80))))
+            assertThat(ErrorCodec.decode(reply(s, NicWire.nicSetup("eth9", List.of(0), local, 80))))
                     .isInstanceOfSatisfying(SyscallException.class, e -> assertThat(e.errno()).isEqualTo(Errno.ENODEV));
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -267,7 +267,7 @@ class BinderHostileClientsTest {
         int cases = Soak.cases(300);
         SplittableRandom rnd = new SplittableRandom(seed);
         byte[][] valids = {Wire.bindRx("emu0", Wire.DMABUF_EMULATED, 4096, null, List.of(1)),
-                Wire.nicSetup("emu0", List.of(1), InetAddress.ofLiteral("127.0.0.1"), 5201), Wire.nicUndo(1)};
+                NicWire.nicSetup("emu0", List.of(1), InetAddress.ofLiteral("127.0.0.1"), 5201), NicWire.nicUndo(1)};
         int answered = 0;
         for (int i = 0; i < cases; i++) {
             byte[] b;

@@ -161,13 +161,13 @@ class BinderNicSetupUndoTest {
         InetAddress local = InetAddress.getByName("10.9.0.1");
         try (UnixSocket s = UnixSocket.connect(daemon.socket())) {
             s.receiveTimeout(TimeUnit.SECONDS.toMillis(30));
-            assertThat(Wire.nicSet(call(s, Wire.nicSetup("va", List.of(1), local, 5201))))
-                    .isEqualTo(new Wire.NicSet(1, "va", CHANGES));
+            assertThat(NicWire.nicSet(call(s, NicWire.nicSetup("va", List.of(1), local, 5201))))
+                    .isEqualTo(new NicWire.NicSet(1, "va", CHANGES));
             UnixSocket.Frame bound = callFrame(s, Wire.bindRx("emu0", Wire.DMABUF_EMULATED, 4096, null, List.of(0)));
             UnixSocket.closeAll(bound.fds());
             assertThat(Wire.bound(bound.body()).ifname()).isEqualTo("emu0");
-            assertThat(Wire.nicSet(call(s, Wire.nicSetup("vb", List.of(1), local, 5202))))
-                    .isEqualTo(new Wire.NicSet(2, "vb", CHANGES));
+            assertThat(NicWire.nicSet(call(s, NicWire.nicSetup("vb", List.of(1), local, 5202))))
+                    .isEqualTo(new NicWire.NicSet(2, "vb", CHANGES));
             assertThat(on("va", "rx-gro-list") && on("vb", "rx-gro-list")).isTrue();
             assertThat(daemon.stats().nicSetups()).isEqualTo(2);
         }
@@ -188,7 +188,7 @@ class BinderNicSetupUndoTest {
         try (UnixSocket binding = UnixSocket.connect(daemon.socket())) {
             setup.receiveTimeout(TimeUnit.SECONDS.toMillis(30));
             binding.receiveTimeout(TimeUnit.SECONDS.toMillis(30));
-            assertThat(Wire.nicSet(call(setup, Wire.nicSetup("va", List.of(1), InetAddress.getByName("10.9.0.1"),
+            assertThat(NicWire.nicSet(call(setup, NicWire.nicSetup("va", List.of(1), InetAddress.getByName("10.9.0.1"),
                     5201))).changes()).isEqualTo(CHANGES);
             UnixSocket.Frame bound = callFrame(binding, Wire.bindRx("emu0", Wire.DMABUF_EMULATED, 4096, null,
                     List.of(1)));

@@ -43,38 +43,38 @@ class WireTest {
     void nicSetupRequestsAndRepliesRoundTrip() throws Exception {
         InetAddress v4 = InetAddress.getByName("10.9.0.1");
         InetAddress v6 = InetAddress.getByName("fd00::1");
-        assertThat(Wire.nicSetupRequest(body(Wire.nicSetup("eth1", List.of(8, 9), v4, 5201))))
-                .isEqualTo(new Wire.NicSetupRequest("eth1", List.of(8, 9), v4, 5201));
-        assertThat(Wire.nicSetupRequest(body(Wire.nicSetup("eth1", List.of(1), v6, 65535))))
-                .isEqualTo(new Wire.NicSetupRequest("eth1", List.of(1), v6, 65535));
-        assertThat(Wire.nicUndoRequest(body(Wire.nicUndo(-3)))).isEqualTo(-3);
-        Wire.NicSet set = new Wire.NicSet(4, "eth1", List.of("rx-ntuple-filter off -> on", "flow rule at 7"));
-        assertThat(Wire.nicSet(body(Wire.nicSet(set)))).isEqualTo(set);
-        assertThat(Wire.nicUndone(body(Wire.nicUndone(4)))).isEqualTo(4);
+        assertThat(NicWire.nicSetupRequest(body(NicWire.nicSetup("eth1", List.of(8, 9), v4, 5201))))
+                .isEqualTo(new NicWire.NicSetupRequest("eth1", List.of(8, 9), v4, 5201));
+        assertThat(NicWire.nicSetupRequest(body(NicWire.nicSetup("eth1", List.of(1), v6, 65535))))
+                .isEqualTo(new NicWire.NicSetupRequest("eth1", List.of(1), v6, 65535));
+        assertThat(NicWire.nicUndoRequest(body(NicWire.nicUndo(-3)))).isEqualTo(-3);
+        NicWire.NicSet set = new NicWire.NicSet(4, "eth1", List.of("rx-ntuple-filter off -> on", "flow rule at 7"));
+        assertThat(NicWire.nicSet(body(NicWire.nicSet(set)))).isEqualTo(set);
+        assertThat(NicWire.nicUndone(body(NicWire.nicUndone(4)))).isEqualTo(4);
     }
 
     @Test
     void nicSetupRequestsOutsideTheLimitsAreRefusedTyped() {
         InetAddress v4 = InetAddress.ofLiteral("10.9.0.1");
-        assertThatThrownBy(() -> Wire.nicSetupRequest(body(Wire.nicSetup("eth1", List.of(1), v4, 0))))
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(body(NicWire.nicSetup("eth1", List.of(1), v4, 0))))
                 .isInstanceOf(WireException.class).hasMessageContaining("port 0");
-        assertThatThrownBy(() -> Wire.nicSetupRequest(body(Wire.nicSetup("eth1", List.of(1),
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(body(NicWire.nicSetup("eth1", List.of(1),
                 InetAddress.ofLiteral("0.0.0.0"), 80)))).isInstanceOf(WireException.class).hasMessageContaining("concrete");
-        assertThatThrownBy(() -> Wire.nicSetupRequest(body(Wire.nicSetup("a/b", List.of(1), v4, 80))))
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(body(NicWire.nicSetup("a/b", List.of(1), v4, 80))))
                 .isInstanceOf(WireException.class).hasMessageContaining("ifname");
-        assertThatThrownBy(() -> Wire.nicSetupRequest(body(Wire.nicSetup("eth1", List.of(1, 1), v4, 80))))
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(body(NicWire.nicSetup("eth1", List.of(1, 1), v4, 80))))
                 .isInstanceOf(WireException.class).hasMessageContaining("repeats");
-        byte[] b = body(Wire.nicSetup("eth1", List.of(1), v4, 80));
+        byte[] b = body(NicWire.nicSetup("eth1", List.of(1), v4, 80));
         b[2 + 2 + 4 + 2 + 4] = 5; // the address length
-        assertThatThrownBy(() -> Wire.nicSetupRequest(b)).isInstanceOf(WireException.class)
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(b)).isInstanceOf(WireException.class)
                 .hasMessageContaining("4 or 16 bytes, not 5");
-        byte[] full = body(Wire.nicSetup("eth1", List.of(2, 3), InetAddress.ofLiteral("fd00::1"), 80));
+        byte[] full = body(NicWire.nicSetup("eth1", List.of(2, 3), InetAddress.ofLiteral("fd00::1"), 80));
         for (int n = 2; n < full.length; n++) {
             byte[] cut = Arrays.copyOf(full, n);
-            assertThatThrownBy(() -> Wire.nicSetupRequest(cut)).as("cut at %d", n).isInstanceOf(WireException.class);
+            assertThatThrownBy(() -> NicWire.nicSetupRequest(cut)).as("cut at %d", n).isInstanceOf(WireException.class);
         }
         byte[] tail = Arrays.copyOf(full, full.length + 1);
-        assertThatThrownBy(() -> Wire.nicSetupRequest(tail)).hasMessageContaining("left over");
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(tail)).hasMessageContaining("left over");
     }
 
     @Test
@@ -206,9 +206,9 @@ class WireTest {
                 body(Wire.bound(new Wire.Bound(1, 2, "eth1", 4096, false))),
                 body(Wire.stats(new Wire.Stats(1, 2, 7, 3, 4, 5, 6))),
                 body(ErrorCodec.encode(new NetlinkException("op", Errno.EINVAL, "m", "a", "b", "p", "e"))),
-                body(Wire.nicSetup("eth1", List.of(1, 2), InetAddress.ofLiteral("fd00::1"), 5201)),
-                body(Wire.nicSet(new Wire.NicSet(1, "eth1", List.of("a", "b")))),
-                body(Wire.nicUndo(1)),
+                body(NicWire.nicSetup("eth1", List.of(1, 2), InetAddress.ofLiteral("fd00::1"), 5201)),
+                body(NicWire.nicSet(new NicWire.NicSet(1, "eth1", List.of("a", "b")))),
+                body(NicWire.nicUndo(1)),
                 body(ErrorCodec.encode(NicSetupException.relayed("eth1", "rss",
                         new SyscallException("op", Errno.EINVAL, "e"), List.of("u"), List.of("l")))),
         };
@@ -250,10 +250,10 @@ class WireTest {
             case Wire.BIND_RX, Wire.BIND_TX -> Wire.bindRequest(b);
             case Wire.BOUND -> Wire.bound(b);
             case Wire.STATS_OK -> Wire.statsReply(b);
-            case Wire.NIC_SETUP -> Wire.nicSetupRequest(b);
-            case Wire.NIC_UNDO -> Wire.nicUndoRequest(b);
-            case Wire.NIC_SET -> Wire.nicSet(b);
-            case Wire.NIC_UNDONE -> Wire.nicUndone(b);
+            case Wire.NIC_SETUP -> NicWire.nicSetupRequest(b);
+            case Wire.NIC_UNDO -> NicWire.nicUndoRequest(b);
+            case Wire.NIC_SET -> NicWire.nicSet(b);
+            case Wire.NIC_UNDONE -> NicWire.nicUndone(b);
             case Wire.ERROR -> ErrorCodec.decode(b);
             default -> Wire.expectEmpty(b, type);
         }
