@@ -1,10 +1,12 @@
 package dev.devmem.reactor;
 
 import dev.devmem.api.DevmemException;
+import dev.devmem.reactor.tx.Region;
 import dev.devmem.reactor.tx.RegionRing;
 import reactor.core.publisher.Mono;
 
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The TX binding's dmabuf as leasable {@link TxSlice}s, for one {@link DevmemSender} subscription.
@@ -21,6 +23,8 @@ import java.util.Optional;
  */
 public final class TxBuffer {
     private final RegionRing ring;
+    /** A granted region's slice, made once rather than per lease. */
+    private final Function<Region, TxSlice> face = r -> new TxSlice(this, r);
 
     TxBuffer(RegionRing ring) {
         this.ring = ring;
@@ -54,8 +58,8 @@ public final class TxBuffer {
      * leases are waiting).
      */
     public TxSlice tryLease(long length) {
-        var r = ring.tryLease(length);
-        return r == null ? null : new TxSlice(this, r);
+        Region r = ring.tryLease(length);
+        return r == null ? null : face.apply(r);
     }
 
     /**
@@ -64,7 +68,7 @@ public final class TxBuffer {
      * slice back.
      */
     public Mono<TxSlice> lease(long length) {
-        return ring.lease(length, r -> new TxSlice(this, r));
+        return ring.lease(length, face);
     }
 
     /** Bytes of regions not yet reclaimed: leased, with the sender, or freed behind an older region. */
