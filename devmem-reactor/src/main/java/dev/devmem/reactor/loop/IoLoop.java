@@ -37,7 +37,7 @@ public final class IoLoop implements Runnable {
         }
     }
 
-    public final Thread thread;
+    final Thread thread;
     private final IoWaiter waiter;
     private final MpscUnboundedAtomicArrayQueue<Runnable> tasks = new MpscUnboundedAtomicArrayQueue<>(64);
     private final CountDownLatch terminated = new CountDownLatch(1);
@@ -60,7 +60,7 @@ public final class IoLoop implements Runnable {
         thread.setDaemon(true);
     }
 
-    public void start() {
+    void start() {
         thread.start();
     }
 
@@ -117,17 +117,17 @@ public final class IoLoop implements Runnable {
     }
 
     /** How many times the loop parked (for tests: proves it does not spin). */
-    public long parks() {
+    long parks() {
         return parks;
     }
 
-    public void stop() {
+    void stop() {
         stopping = true;
         SIGNAL.setVolatile(this, 1);
         wakeup();
     }
 
-    public boolean awaitTermination(long millis) throws InterruptedException {
+    boolean awaitTermination(long millis) throws InterruptedException {
         return terminated.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 

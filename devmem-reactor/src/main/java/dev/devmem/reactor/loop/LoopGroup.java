@@ -61,10 +61,6 @@ public final class LoopGroup {
         return loops[Math.floorMod(next.getAndIncrement(), loops.length)];
     }
 
-    public IoLoop loop(int i) {
-        return loops[i];
-    }
-
     /** Stops the loops; channels still on them are closed and their subscribers get an error. */
     public void dispose() {
         if (disposed.compareAndSet(false, true)) {
