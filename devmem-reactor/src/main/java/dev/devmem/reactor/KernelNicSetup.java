@@ -1,6 +1,7 @@
 package dev.devmem.reactor;
 
 import dev.devmem.api.DevmemException;
+import dev.devmem.reactor.loop.SpiServices;
 
 /**
  * {@link NicSetup#kernel()}: the receiver's target checked here, then applied by the backend module's

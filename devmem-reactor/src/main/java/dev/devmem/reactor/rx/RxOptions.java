@@ -1,13 +1,15 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
 
+import dev.devmem.api.DmabufSource;
 import dev.devmem.api.RxBindingSpec;
+import dev.devmem.reactor.NicSetup;
 
 import java.time.Duration;
 import java.util.List;
 
 /**
- * What only a receiver configures, immutable; with the {@link TransportConfig} it is everything a
- * receive subscription is opened with.
+ * What only a receiver configures, immutable; with the transport's resources it is everything a
+ * receive subscription is opened with. The receiver's defaults are its own ({@code DevmemReceiver.Defaults}).
  *
  * @param rxQueues          the rx queues bound (empty: none)
  * @param fragSize          the frag size the default token budget is derived with
@@ -18,55 +20,53 @@ import java.util.List;
  * @param nicSetup          NIC preparation around the binding
  * @param backlog           the listen backlog
  */
-record RxOptions(List<Integer> rxQueues, int fragSize, int tokenBudget, int connectionLimit, int batchSize, Duration releaseFlushDelay,
+public record RxOptions(List<Integer> rxQueues, int fragSize, int tokenBudget, int connectionLimit, int batchSize, Duration releaseFlushDelay,
                  NicSetup nicSetup, int backlog) {
 
-    static RxOptions defaults() {
-        return new RxOptions(List.of(), DevmemReceiver.Defaults.FRAG_SIZE, 0, 0, DevmemReceiver.Defaults.BATCH_SIZE,
-                DevmemReceiver.Defaults.RELEASE_FLUSH_DELAY, NicSetup.none(), DevmemReceiver.Defaults.BACKLOG);
-    }
-
-    RxOptions withRxQueues(List<Integer> v) {
+    public RxOptions withRxQueues(List<Integer> v) {
         return new RxOptions(v, fragSize, tokenBudget, connectionLimit, batchSize, releaseFlushDelay, nicSetup, backlog);
     }
 
-    RxOptions withFragSize(int v) {
+    public RxOptions withFragSize(int v) {
         return new RxOptions(rxQueues, v, tokenBudget, connectionLimit, batchSize, releaseFlushDelay, nicSetup, backlog);
     }
 
-    RxOptions withTokenBudget(int v) {
+    public RxOptions withTokenBudget(int v) {
         return new RxOptions(rxQueues, fragSize, v, connectionLimit, batchSize, releaseFlushDelay, nicSetup, backlog);
     }
 
-    RxOptions withConnectionLimit(int v) {
+    public RxOptions withConnectionLimit(int v) {
         return new RxOptions(rxQueues, fragSize, tokenBudget, v, batchSize, releaseFlushDelay, nicSetup, backlog);
     }
 
-    RxOptions withBatchSize(int v) {
+    public RxOptions withBatchSize(int v) {
         return new RxOptions(rxQueues, fragSize, tokenBudget, connectionLimit, v, releaseFlushDelay, nicSetup, backlog);
     }
 
-    RxOptions withReleaseFlushDelay(Duration v) {
+    public RxOptions withReleaseFlushDelay(Duration v) {
         return new RxOptions(rxQueues, fragSize, tokenBudget, connectionLimit, batchSize, v, nicSetup, backlog);
     }
 
-    RxOptions withNicSetup(NicSetup v) {
+    public RxOptions withNicSetup(NicSetup v) {
         return new RxOptions(rxQueues, fragSize, tokenBudget, connectionLimit, batchSize, releaseFlushDelay, v, backlog);
     }
 
-    RxOptions withBacklog(int v) {
+    public RxOptions withBacklog(int v) {
         return new RxOptions(rxQueues, fragSize, tokenBudget, connectionLimit, batchSize, releaseFlushDelay, nicSetup, v);
     }
 
-    /** What subscribing binds, or {@code null} when nothing is configured to bind. */
-    RxBindingSpec bindingSpec(TransportConfig t) {
-        if (t.interfaceName() == null && t.dmabuf() == null && rxQueues.isEmpty()) {
+    /**
+     * What subscribing binds with these queues, the interface and the dmabuf (both shared options of the
+     * transport), or {@code null} when nothing is configured to bind.
+     */
+    public RxBindingSpec bindingSpec(String interfaceName, DmabufSource dmabuf) {
+        if (interfaceName == null && dmabuf == null && rxQueues.isEmpty()) {
             return null;
         }
-        if (t.interfaceName() == null || t.dmabuf() == null || rxQueues.isEmpty()) {
+        if (interfaceName == null || dmabuf == null || rxQueues.isEmpty()) {
             throw new IllegalStateException("binding needs interfaceName, rxQueues and dmabuf; have interface "
-                    + t.interfaceName() + ", queues " + rxQueues + ", dmabuf " + t.dmabuf());
+                    + interfaceName + ", queues " + rxQueues + ", dmabuf " + dmabuf);
         }
-        return new RxBindingSpec(t.interfaceName(), rxQueues, t.dmabuf());
+        return new RxBindingSpec(interfaceName, rxQueues, dmabuf);
     }
 }

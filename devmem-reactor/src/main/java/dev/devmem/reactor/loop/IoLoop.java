@@ -1,4 +1,4 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.loop;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.spi.IoWaiter;
@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Other threads never touch a channel's socket: they change atomics and call {@link #signal()},
  * which costs a volatile read when the loop is running and one wake-up when it is parked.
  */
-final class IoLoop implements Runnable {
+public final class IoLoop implements Runnable {
     private static final Logger log = Loggers.getLogger(IoLoop.class);
     private static final AtomicInteger THREADS = new AtomicInteger();
     private static final VarHandle SIGNAL;
@@ -64,7 +64,7 @@ final class IoLoop implements Runnable {
         thread.start();
     }
 
-    boolean inLoop() {
+    public boolean inLoop() {
         return Thread.currentThread() == thread;
     }
 
@@ -72,7 +72,7 @@ final class IoLoop implements Runnable {
      * Runs {@code task} on the loop thread, soon; on a loop that has ended, on the caller's thread
      * (so a late task, e.g. a subscription to a closed connection, still gets its answer).
      */
-    void execute(Runnable task) {
+    public void execute(Runnable task) {
         tasks.offer(task);
         signal();
         if (ended) {
@@ -83,7 +83,7 @@ final class IoLoop implements Runnable {
     }
 
     /** Adds a channel; it gets its first pass soon. A stopped loop closes it at once. */
-    void register(Channel channel) {
+    public void register(Channel channel) {
         if (stopping) {
             channel.closeNow(new IllegalStateException("devmem I/O loop " + thread.getName() + " is stopped"));
             return;
@@ -95,7 +95,7 @@ final class IoLoop implements Runnable {
      * Tells the loop that some channel's state changed. Cheap when the loop is running: a volatile
      * read (and a write at most once per pass); one {@link IoWaiter#wakeup()} when it is parked.
      */
-    void signal() {
+    public void signal() {
         if ((int) SIGNAL.getVolatile(this) == 0) {
             SIGNAL.setVolatile(this, 1);
             if ((int) PARKING.getVolatile(this) == 1) {

@@ -1,4 +1,4 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.loop;
 
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -12,10 +12,10 @@ import java.util.function.BiFunction;
  * sender subscribes many times, and registering its meters again each time would cost a lookup per
  * meter. The registry is weakly held so a discarded registry takes its recorders with it.
  */
-final class MeterCache<M> {
+public final class MeterCache<M> {
     private final Map<MeterRegistry, Map<String, M>> byRegistry = new WeakHashMap<>();
 
-    synchronized M get(MeterRegistry registry, String name, BiFunction<MeterRegistry, String, M> create) {
+    public synchronized M get(MeterRegistry registry, String name, BiFunction<MeterRegistry, String, M> create) {
         return byRegistry.computeIfAbsent(registry, r -> new ConcurrentHashMap<>())
                 .computeIfAbsent(name, n -> create.apply(registry, n));
     }

@@ -1,4 +1,4 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.loop;
 
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
@@ -21,34 +21,34 @@ import java.util.concurrent.atomic.AtomicLongFieldUpdater;
  *
  * @param <T> what the subscriber receives
  */
-abstract class LoopChannel<T> extends Channel implements Subscription {
-    static final int NEW = 0;
-    static final int ACTIVE = 1;
+public abstract class LoopChannel<T> extends Channel implements Subscription {
+    protected static final int NEW = 0;
+    protected static final int ACTIVE = 1;
     /** The sender's end of input: everything sent and completed, waiting to be closed. */
-    static final int DONE = 2;
-    static final int DRAINING = 3;
-    static final int CLOSED = 4;
+    protected static final int DONE = 2;
+    protected static final int DRAINING = 3;
+    protected static final int CLOSED = 4;
 
     @SuppressWarnings("rawtypes")
     private static final AtomicLongFieldUpdater<LoopChannel> REQUESTED =
             AtomicLongFieldUpdater.newUpdater(LoopChannel.class, "requested");
 
-    final IoLoop loop;
-    final Scheduler timer;
+    public final IoLoop loop;
+    protected final Scheduler timer;
     private final long graceNanos;
     private final Runnable graceTick = this::onGraceTick;
 
     // --- touched by other threads ---
-    volatile long requested;
-    volatile boolean cancelled;
-    volatile boolean graceDue;
-    volatile boolean closedFlag;
+    protected volatile long requested;
+    protected volatile boolean cancelled;
+    protected volatile boolean graceDue;
+    protected volatile boolean closedFlag;
 
     // --- loop thread only ---
-    int state = NEW;
-    CoreSubscriber<? super T> actual;
+    protected int state = NEW;
+    protected CoreSubscriber<? super T> actual;
 
-    LoopChannel(IoLoop loop, Scheduler timer, long graceNanos) {
+    protected LoopChannel(IoLoop loop, Scheduler timer, long graceNanos) {
         this.loop = loop;
         this.timer = timer;
         this.graceNanos = graceNanos;
@@ -73,14 +73,14 @@ abstract class LoopChannel<T> extends Channel implements Subscription {
 
     /** Loop thread: {@code n} of the demand were served. */
     @SuppressWarnings("unchecked")
-    final void produced(long n) {
+    protected final void produced(long n) {
         REQUESTED.addAndGet(this, -n);
     }
 
     // ------------------------------------------------------------------ loop thread
 
     @Override
-    final boolean work() {
+    protected final boolean work() {
         return switch (state) {
             case NEW -> workNew();
             case ACTIVE -> workActive();
@@ -90,18 +90,18 @@ abstract class LoopChannel<T> extends Channel implements Subscription {
         };
     }
 
-    abstract boolean workNew();
+    protected abstract boolean workNew();
 
-    abstract boolean workActive();
+    protected abstract boolean workActive();
 
-    boolean workDone() {
+    protected boolean workDone() {
         return false;
     }
 
-    abstract boolean workDraining();
+    protected abstract boolean workDraining();
 
     /** Takes the subscriber, unless the channel closed before it came. */
-    final void activate(CoreSubscriber<? super T> s) {
+    protected final void activate(CoreSubscriber<? super T> s) {
         if (state != NEW) {
             s.onError(new IllegalStateException(this + " already closed"));
             return;
@@ -110,13 +110,13 @@ abstract class LoopChannel<T> extends Channel implements Subscription {
         state = ACTIVE;
     }
 
-    final void complete() {
+    protected final void complete() {
         CoreSubscriber<? super T> a = actual;
         enterDraining();
         a.onComplete();
     }
 
-    final void fail(Throwable e) {
+    protected final void fail(Throwable e) {
         CoreSubscriber<? super T> a = actual;
         enterDraining();
         if (a != null) {
@@ -125,17 +125,17 @@ abstract class LoopChannel<T> extends Channel implements Subscription {
     }
 
     /** Ends the stream (no signal from here on) and lets what the kernel holds come back. */
-    final void enterDraining() {
+    protected final void enterDraining() {
         state = DRAINING;
         actual = null;
         onDraining();
     }
 
     /** The subclass stops reading or sending; it may {@link #startGrace()}. */
-    abstract void onDraining();
+    protected abstract void onDraining();
 
     /** What the kernel still holds may come back for the grace period; then {@link #graceDue} is set. */
-    final void startGrace() {
+    protected final void startGrace() {
         if (graceNanos <= 0) {
             graceDue = true;
             return;
@@ -153,7 +153,7 @@ abstract class LoopChannel<T> extends Channel implements Subscription {
     }
 
     /** A forced close while the subscriber still listens: it learns why. */
-    final void errorIfActive(Throwable cause) {
+    protected final void errorIfActive(Throwable cause) {
         CoreSubscriber<? super T> a = actual;
         if (state == ACTIVE && a != null) {
             actual = null;
@@ -162,13 +162,13 @@ abstract class LoopChannel<T> extends Channel implements Subscription {
         }
     }
 
-    final void markClosed() {
+    protected final void markClosed() {
         state = CLOSED;
         closedFlag = true;
     }
 
     @Override
-    final boolean isClosed() {
+    protected final boolean isClosed() {
         return state == CLOSED;
     }
 }

@@ -1,4 +1,4 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -1,9 +1,12 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.Pollable;
+import dev.devmem.reactor.DevmemConnection;
+import dev.devmem.reactor.loop.Channel;
+import dev.devmem.reactor.loop.IoLoop;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Flux;
@@ -16,11 +19,11 @@ import java.util.concurrent.atomic.AtomicLongFieldUpdater;
  * connections wait in the kernel backlog otherwise), at most {@code maxAccepts}, then completes.
  * Each connection is registered on its loop before it is emitted.
  */
-final class Listen extends Flux<DevmemConnection> {
+public final class Listen extends Flux<DevmemConnection> {
     private final Scope scope;
     private final long maxAccepts;
 
-    Listen(Scope scope, long maxAccepts) {
+    public Listen(Scope scope, long maxAccepts) {
         this.scope = scope;
         this.maxAccepts = maxAccepts;
     }
@@ -78,7 +81,7 @@ final class Listen extends Flux<DevmemConnection> {
         }
 
         @Override
-        boolean work() {
+        protected boolean work() {
             if (closed) {
                 return false;
             }
@@ -148,17 +151,17 @@ final class Listen extends Flux<DevmemConnection> {
         }
 
         @Override
-        Pollable pollable() {
+        protected Pollable pollable() {
             return !closed && wantRead ? listener : null;
         }
 
         @Override
-        boolean isClosed() {
+        protected boolean isClosed() {
             return closed;
         }
 
         @Override
-        void closeNow(Throwable cause) {
+        protected void closeNow(Throwable cause) {
             CoreSubscriber<? super DevmemConnection> a = actual;
             closeListener();
             if (a != null && !cancelled) {

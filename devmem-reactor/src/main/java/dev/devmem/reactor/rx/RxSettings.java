@@ -1,10 +1,10 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
 
 import reactor.core.scheduler.Scheduler;
 
 /**
  * What a connection needs of its receiver's configuration, resolved once per subscription: the
- * connection never reads the public {@link DevmemReceiver} facade.
+ * connection never reads the public {@code DevmemReceiver} facade.
  *
  * @param credit          the binding's token budget, shared by all of its connections
  * @param budget          the most frags one connection may hold outstanding (the fairness limit, at

@@ -1,10 +1,14 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.FragKind;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.Pollable;
 import dev.devmem.api.spi.ReceiveBatch;
+import dev.devmem.reactor.ConnectionStats;
+import dev.devmem.reactor.DevmemMeters;
+import dev.devmem.reactor.loop.IoLoop;
+import dev.devmem.reactor.loop.LoopChannel;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
@@ -212,7 +216,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     // ------------------------------------------------------------------ loop thread
 
     @Override
-    boolean workNew() {
+    protected boolean workNew() {
         if (disposed || forcedCause != null) {
             closeSocket();
             return true;
@@ -223,7 +227,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     }
 
     @Override
-    boolean workActive() {
+    protected boolean workActive() {
         if (releases.flushDue()) {
             onFlushDue(); // first: releases it drains were queued while the loop was elsewhere
         }
@@ -436,7 +440,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     }
 
     @Override
-    void onDraining() {
+    protected void onDraining() {
         wantRead = false;
         // From now on every release wakes the loop, so the socket closes as soon as the last frag is
         // back rather than at the next flush tick (a timer that may be slow, or virtual).
@@ -448,7 +452,7 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     }
 
     @Override
-    boolean workDraining() {
+    protected boolean workDraining() {
         boolean progress = drainReleases();
         if (ledger.outstanding() == 0 || graceDue) {
             closeSocket();
@@ -495,12 +499,12 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
     }
 
     @Override
-    Pollable pollable() {
+    protected Pollable pollable() {
         return state == ACTIVE && wantRead ? socket : null;
     }
 
     @Override
-    void closeNow(Throwable cause) {
+    protected void closeNow(Throwable cause) {
         if (forcedCause == null) {
             forcedCause = cause;
         }

@@ -1,4 +1,6 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
+
+import dev.devmem.reactor.loop.IoLoop;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;

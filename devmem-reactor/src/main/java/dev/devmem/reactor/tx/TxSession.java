@@ -1,9 +1,12 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.tx;
 
 import dev.devmem.api.TxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.api.spi.DevmemTxSocket;
 import dev.devmem.api.spi.TxBinding;
+import dev.devmem.reactor.TxCompletion;
+import dev.devmem.reactor.loop.SetupThreads;
+import dev.devmem.reactor.loop.TransportResources;
 import org.reactivestreams.Publisher;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Flux;
@@ -19,12 +22,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
 /**
- * What one {@link DevmemSender} subscription holds, acquired in order and released in reverse: the
+ * What one {@code DevmemSender} subscription holds, acquired in order and released in reverse: the
  * I/O loops (unless shared), the TX binding (and with it its netlink socket and dmabuf), the
- * {@link TxBuffer} over it, and the connected socket. Teardown runs once, on the setup thread, after
+ * {@link RegionRing} over it (the user's {@code TxBuffer}), and the connected socket. Teardown runs once, on the setup thread, after
  * the channel closed the socket: the binding never goes while a send through it may be outstanding.
  */
-final class TxSession {
+public final class TxSession {
     private static final Logger log = Loggers.getLogger(TxSession.class);
 
     private final TransportResources resources;
@@ -34,26 +37,26 @@ final class TxSession {
     final long graceNanos;
     private TxBinding binding;
     private boolean fallback;
-    private TxBuffer buffer;
+    private RegionRing ring;
     private DevmemTxSocket socket;
     private TxChannel channel; // guarded by this
     private boolean closing; // guarded by this
     private final AtomicBoolean tornDown = new AtomicBoolean();
     private final Sinks.Empty<Void> closed = Sinks.empty();
 
-    private TxSession(TransportConfig transport, long maxInFlightBytes) {
-        this.resources = new TransportResources(transport);
-        this.metrics = TxMetrics.of(transport.meterRegistry(), transport.tagName());
-        this.timer = resources.timer;
+    private TxSession(TransportResources resources, long maxInFlightBytes) {
+        this.resources = resources;
+        this.metrics = TxMetrics.of(resources.meterRegistry(), resources.name());
+        this.timer = resources.timer();
         this.maxInFlightBytes = maxInFlightBytes;
-        this.graceNanos = transport.closeGracePeriod().toNanos();
+        this.graceNanos = resources.graceNanos();
     }
 
     /** Blocking: loops, binding, buffer, socket. On failure releases what it had, in reverse, and rethrows. */
-    static TxSession open(TransportConfig transport, long maxInFlightBytes, TxBindingSpec spec, InetSocketAddress remote)
-            throws Exception {
-        TxSession s = new TxSession(transport, maxInFlightBytes);
-        DevmemBackend backend = transport.backend();
+    public static TxSession open(TransportResources resources, long maxInFlightBytes, TxBindingSpec spec,
+                                 InetSocketAddress remote) throws Exception {
+        TxSession s = new TxSession(resources, maxInFlightBytes);
+        DevmemBackend backend = resources.backend();
         try {
             s.resources.acquireLoops();
             s.binding = backend.bindTx(spec);
@@ -63,7 +66,7 @@ final class TxSession {
                 log.warn("devmem sender: {} cannot do devmem TX, sending its dmabuf as host memory (copy fallback,"
                         + " opted in): {}", spec.interfaceName(), s.binding.fallbackCause().get().getMessage());
             }
-            s.buffer = new TxBuffer(s.binding);
+            s.ring = new RegionRing(s.binding);
             s.socket = backend.connectTx(remote, s.binding);
             return s;
         } catch (Throwable t) {
@@ -76,8 +79,8 @@ final class TxSession {
         return binding;
     }
 
-    TxBuffer buffer() {
-        return buffer;
+    RegionRing ring() {
+        return ring;
     }
 
     DevmemTxSocket socket() {
@@ -85,7 +88,7 @@ final class TxSession {
     }
 
     /** The completions of this session's one send, driven by the user's slices. */
-    Flux<TxCompletion> run(Function<? super TxBuffer, ? extends Publisher<TxSlice>> slices) {
+    public Flux<TxCompletion> run(Function<? super RegionRing, ? extends Publisher<Region>> slices) {
         return new Flux<>() {
             @Override
             public void subscribe(CoreSubscriber<? super TxCompletion> actual) {
@@ -110,7 +113,7 @@ final class TxSession {
      * Ends the session: the channel stops sending, waits (bounded) for what is in flight, closes the
      * socket; then the binding and loops go. Completes when all of it is done. Idempotent.
      */
-    Mono<Void> close() {
+    public Mono<Void> close() {
         TxChannel c;
         synchronized (this) {
             closing = true;
@@ -133,8 +136,8 @@ final class TxSession {
         if (!tornDown.compareAndSet(false, true)) {
             return;
         }
-        if (buffer != null) {
-            buffer.close();
+        if (ring != null) {
+            ring.close();
         }
         if (socket != null) {
             close("socket", socket::close);

@@ -1,4 +1,4 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.loop;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.DevmemUnsupportedException;
@@ -12,7 +12,7 @@ import java.util.ServiceLoader;
  * {@link ThreadContextCapture}), looked up once. This module compiles against devmem-api only; the
  * backend module on the class or module path provides them.
  */
-final class SpiServices {
+public final class SpiServices {
     private SpiServices() {
     }
 
@@ -24,7 +24,7 @@ final class SpiServices {
     }
 
     /** The backend module's NIC setup; refused in words when no backend module serves one. */
-    static KernelNicSetup kernelNicSetup() throws DevmemException {
+    public static KernelNicSetup kernelNicSetup() throws DevmemException {
         KernelNicSetup s = Loaded.NIC_SETUP;
         if (s == null) {
             throw new DevmemUnsupportedException("NicSetup.kernel()", null,
@@ -35,7 +35,7 @@ final class SpiServices {
     }
 
     /** The calling thread's context (its network namespace on Linux), or nothing without a provider. */
-    static ThreadContextCapture.Captured captureThreadContext() throws DevmemException {
+    public static ThreadContextCapture.Captured captureThreadContext() throws DevmemException {
         return Loaded.THREAD_CONTEXT.capture();
     }
 

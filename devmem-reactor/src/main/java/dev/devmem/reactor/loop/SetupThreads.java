@@ -1,4 +1,4 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.loop;
 
 import dev.devmem.api.spi.ThreadContextCapture;
 import reactor.core.publisher.Mono;
@@ -14,7 +14,7 @@ import java.util.function.Consumer;
  * for receivers and senders alike: binding and connecting block, so they never run on a Reactor or
  * I/O thread. Daemon threads, made on demand and kept a while.
  */
-final class SetupThreads {
+public final class SetupThreads {
     private static final AtomicInteger NEXT = new AtomicInteger();
     private static final ExecutorService SETUP = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "devmem-setup-" + NEXT.incrementAndGet());
@@ -26,7 +26,7 @@ final class SetupThreads {
     }
 
     /** Runs {@code task} on a setup thread (teardown, which may block). */
-    static void execute(Runnable task) {
+    public static void execute(Runnable task) {
         SETUP.execute(task);
     }
 
@@ -36,7 +36,7 @@ final class SetupThreads {
      * subscriber cancels while it is being opened, {@code release} gets it as soon as it is open: it
      * is never lost.
      */
-    static <T> Mono<T> open(Class<T> type, Callable<? extends T> open, Consumer<? super T> release) {
+    public static <T> Mono<T> open(Class<T> type, Callable<? extends T> open, Consumer<? super T> release) {
         return Mono.<T>create(sink -> {
             AtomicInteger state = new AtomicInteger(); // 0 opening, 1 cancelled, 2 handed over
             sink.onCancel(() -> state.compareAndSet(0, 1));

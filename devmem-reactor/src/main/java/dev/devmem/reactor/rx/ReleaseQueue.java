@@ -1,5 +1,6 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
 
+import dev.devmem.reactor.loop.IoLoop;
 import org.jctools.queues.atomic.MpscAtomicArrayQueue;
 import reactor.core.scheduler.Scheduler;
 
@@ -18,13 +19,15 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Flush policy. Returned frags go back to the kernel in full DONTNEED batches by themselves; the rest
  * is flushed once releases pause for the flush delay, and at the latest
- * {@link DevmemReceiver.Defaults#RELEASE_FLUSH_MAX_AGE_FACTOR} delays after the first unflushed one. A
+ * {@value #FLUSH_MAX_AGE_FACTOR} delays after the first unflushed one. A
  * timer task only sets a flag and wakes the loop.
  *
  * <p>Stall wake. A loop out of token credit (or of buffers) parks until {@code frags} releases came
  * back, then is woken once; every other release costs no wake-up.
  */
-final class ReleaseQueue {
+public final class ReleaseQueue {
+    /** A released token waits at most this many flush delays (the receiver documents it as a default). */
+    public static final int FLUSH_MAX_AGE_FACTOR = 50;
     private static final VarHandle TOKEN_STALLED;
     private static final VarHandle STALL_RELEASES;
     private static final VarHandle FLUSH_ARMED;
@@ -67,7 +70,7 @@ final class ReleaseQueue {
         this.loop = loop;
         this.timer = timer;
         this.flushDelayNanos = flushDelayNanos;
-        this.flushMaxAgeNanos = flushDelayNanos * DevmemReceiver.Defaults.RELEASE_FLUSH_MAX_AGE_FACTOR;
+        this.flushMaxAgeNanos = flushDelayNanos * FLUSH_MAX_AGE_FACTOR;
     }
 
     // ------------------------------------------------------------------ any thread

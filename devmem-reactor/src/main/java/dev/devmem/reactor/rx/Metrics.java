@@ -1,6 +1,8 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
 
 import dev.devmem.api.FragKind;
+import dev.devmem.reactor.DevmemMeters;
+import dev.devmem.reactor.loop.MeterCache;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;

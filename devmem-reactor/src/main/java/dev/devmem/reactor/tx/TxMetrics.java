@@ -1,5 +1,7 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.tx;
 
+import dev.devmem.reactor.DevmemMeters;
+import dev.devmem.reactor.loop.MeterCache;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -1,4 +1,4 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.RxBindingSpec;
@@ -6,6 +6,10 @@ import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.api.spi.DevmemListener;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.RxBinding;
+import dev.devmem.reactor.NicSetup;
+import dev.devmem.reactor.loop.LoopGroup;
+import dev.devmem.reactor.loop.SetupThreads;
+import dev.devmem.reactor.loop.TransportResources;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.util.Logger;
@@ -28,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * closed and the NIC setup undone when the last reference goes, so a binding never disappears under
  * a socket that still receives through it. Teardown runs once, on the setup thread.
  */
-final class Scope {
+public final class Scope {
     private static final Logger log = Loggers.getLogger(Scope.class);
     /** Budget when nothing is bound (host frags only): frags, i.e. host slab slices, held at once. */
     static final int UNBOUND_BUDGET = 1024;
@@ -41,7 +45,7 @@ final class Scope {
     TokenCredit credit;
     /** What every connection of this scope runs with; set once the budget is known. */
     RxSettings settings;
-    DevmemLoops loops;
+    LoopGroup loops;
     private NicSetup.Undo undo;
     private RxBinding binding;
     private volatile DevmemListener listener;
@@ -51,23 +55,24 @@ final class Scope {
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final Sinks.Empty<Void> closed = Sinks.empty();
 
-    private Scope(TransportConfig transport, RxOptions options) {
-        this.resources = new TransportResources(transport);
+    private Scope(TransportResources resources, RxOptions options) {
+        this.resources = resources;
         this.options = options;
-        this.metrics = Metrics.of(transport.meterRegistry(), transport.tagName());
+        this.metrics = Metrics.of(resources.meterRegistry(), resources.name());
     }
 
     /**
-     * Blocking: acquires everything for a listener on {@code local} or a connection to {@code remote}.
-     * On failure, releases what it had acquired, in reverse, and rethrows.
+     * Blocking: acquires everything for a listener on {@code local} or a connection to {@code remote}
+     * (or the socket {@code opener} gives), binding {@code spec} unless it is {@code null}. On failure,
+     * releases what it had acquired, in reverse, and rethrows.
      */
-    static Scope open(TransportConfig transport, RxOptions options, InetSocketAddress local, InetSocketAddress remote,
-                      Callable<? extends DevmemSocket> opener) throws Exception {
-        Scope s = new Scope(transport, options);
-        DevmemBackend backend = transport.backend();
+    public static Scope open(TransportResources resources, RxOptions options, RxBindingSpec spec,
+                             InetSocketAddress local, InetSocketAddress remote, Callable<? extends DevmemSocket> opener)
+            throws Exception {
+        Scope s = new Scope(resources, options);
+        DevmemBackend backend = resources.backend();
         try {
             s.loops = s.resources.acquireLoops();
-            RxBindingSpec spec = options.bindingSpec(transport);
             s.undo = options.nicSetup().apply(new NicSetup.Target(
                     spec == null ? null : spec.interfaceName(), spec == null ? List.of() : spec.rxQueues(),
                     local, remote));
@@ -79,7 +84,7 @@ final class Scope {
             s.credit = new TokenCredit(s.budget);
             int perConnection = options.connectionLimit() > 0 ? Math.min(options.connectionLimit(), s.budget) : s.budget;
             s.settings = new RxSettings(s.credit, perConnection, options.batchSize(), options.releaseFlushDelay().toNanos(),
-                    transport.closeGracePeriod().toNanos(), s.resources.timer, s.metrics);
+                    resources.graceNanos(), resources.timer(), s.metrics);
             if (local != null) {
                 s.listener = backend.listen(local, options.backlog());
             } else if (remote != null) {
@@ -116,7 +121,7 @@ final class Scope {
      * (1024 frags, or half the pool when it is smaller), for frags queued for return, other sockets on
      * the queue and the NIC's refill.
      */
-    static int defaultBudget(int pool) {
+    public static int defaultBudget(int pool) {
         int headroom = Math.max(pool / 4, Math.min(1024, pool / 2));
         return Math.max(1, pool - headroom);
     }
@@ -132,7 +137,7 @@ final class Scope {
         return l;
     }
 
-    DevmemSocket takeConnected() {
+    public DevmemSocket takeConnected() {
         DevmemSocket s = connected;
         connected = null;
         return s;
@@ -152,7 +157,7 @@ final class Scope {
     }
 
     /** A connection for {@code socket} on the next loop, holding a reference; null (socket closed) if torn down. */
-    Connection newConnection(DevmemSocket socket) {
+    public Connection newConnection(DevmemSocket socket) {
         if (!retain()) {
             socket.close();
             return null;
@@ -183,7 +188,7 @@ final class Scope {
      * The subscription ended. With {@code closeConnections}, connections nobody subscribed to are
      * closed; subscribed ones keep the scope (and the binding) until their receive ends. Idempotent.
      */
-    void releaseRoot(boolean closeConnections, Throwable cause) {
+    public void releaseRoot(boolean closeConnections, Throwable cause) {
         if (rootReleased.compareAndSet(false, true)) {
             if (closeConnections) {
                 for (Connection c : connections) {

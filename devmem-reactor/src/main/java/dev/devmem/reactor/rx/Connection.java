@@ -1,8 +1,11 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
 
 import dev.devmem.api.DevmemFrag;
 import dev.devmem.api.DevmemFragBatch;
 import dev.devmem.api.spi.DevmemSocket;
+import dev.devmem.reactor.ConnectionStats;
+import dev.devmem.reactor.DevmemConnection;
+import dev.devmem.reactor.loop.IoLoop;
 import org.reactivestreams.Publisher;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Flux;
@@ -17,7 +20,7 @@ import java.util.function.Function;
  * The face of one accepted or connected socket ({@link DevmemConnection}); its receive runs on an I/O
  * loop as an {@link RxChannel}, which owns the socket.
  */
-final class Connection implements DevmemConnection {
+public final class Connection implements DevmemConnection {
     private final InetSocketAddress local;
     private final InetSocketAddress remote;
     private final RxChannel channel;
@@ -38,7 +41,7 @@ final class Connection implements DevmemConnection {
     }
 
     /** Puts the receive on its loop (once). */
-    void register() {
+    public void register() {
         channel.loop.register(channel);
     }
 
@@ -100,7 +103,7 @@ final class Connection implements DevmemConnection {
         return "DevmemConnection{" + local + " <- " + remote + '}';
     }
 
-    static Function<Flux<DevmemFrag>, Publisher<DevmemFrag>> identity() {
+    public static Function<Flux<DevmemFrag>, Publisher<DevmemFrag>> identity() {
         return f -> f;
     }
 

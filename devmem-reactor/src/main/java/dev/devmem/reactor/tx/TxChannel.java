@@ -1,4 +1,4 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.tx;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.DevmemProtocolException;
@@ -7,6 +7,9 @@ import dev.devmem.api.spi.Pollable;
 import dev.devmem.api.spi.TxBinding;
 import dev.devmem.api.spi.TxCompletionSink;
 import dev.devmem.api.spi.TxStats;
+import dev.devmem.reactor.TxCompletion;
+import dev.devmem.reactor.loop.IoLoop;
+import dev.devmem.reactor.loop.LoopChannel;
 import org.jctools.queues.atomic.MpscUnboundedAtomicArrayQueue;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscription;
@@ -49,12 +52,12 @@ final class TxChannel extends LoopChannel<TxCompletion> {
     private final TxSession session;
     private final DevmemTxSocket socket;
     private final TxBinding binding;
-    private final TxBuffer buffer;
+    private final RegionRing ring;
     private final TxMetrics metrics;
     private final long maxInFlight;
-    private final MpscUnboundedAtomicArrayQueue<TxSlice> incoming = new MpscUnboundedAtomicArrayQueue<>(16);
-    private final ArrayDeque<TxSlice> sending = new ArrayDeque<>();
-    private final ArrayDeque<TxSlice> awaiting = new ArrayDeque<>();
+    private final MpscUnboundedAtomicArrayQueue<Region> incoming = new MpscUnboundedAtomicArrayQueue<>(16);
+    private final ArrayDeque<Region> sending = new ArrayDeque<>();
+    private final ArrayDeque<Region> awaiting = new ArrayDeque<>();
     private final ArrayDeque<TxCompletion> ready = new ArrayDeque<>();
     private final SliceUpstream upstream = new SliceUpstream(this);
     private final Completions completions = new Completions();
@@ -79,17 +82,20 @@ final class TxChannel extends LoopChannel<TxCompletion> {
         this.session = session;
         this.socket = session.socket();
         this.binding = session.binding();
-        this.buffer = session.buffer();
+        this.ring = session.ring();
         this.metrics = session.metrics;
         this.maxInFlight = session.maxInFlightBytes;
     }
 
-    /** Any thread: the downstream subscribes; the user's publisher is made here, then the loop takes over. */
-    void start(CoreSubscriber<? super TxCompletion> s, Function<? super TxBuffer, ? extends Publisher<TxSlice>> source) {
+    /**
+     * Any thread: the downstream subscribes; the user's publisher is made here (by the facade, which
+     * turns its slices into their regions), then the loop takes over.
+     */
+    void start(CoreSubscriber<? super TxCompletion> s, Function<? super RegionRing, ? extends Publisher<Region>> source) {
         s.onSubscribe(this);
-        Publisher<TxSlice> slices;
+        Publisher<Region> slices;
         try {
-            slices = java.util.Objects.requireNonNull(source.apply(buffer), "the slice source returned null");
+            slices = java.util.Objects.requireNonNull(source.apply(ring), "the slice source returned null");
         } catch (Throwable t) {
             loop.register(this);
             loop.execute(() -> {
@@ -100,8 +106,8 @@ final class TxChannel extends LoopChannel<TxCompletion> {
         }
         loop.register(this);
         loop.execute(() -> activate(s));
-        // operators in the user's publisher that drop slices (take, filter) give them back
-        Flux.from(slices).doOnDiscard(TxSlice.class, TxSlice::release).subscribe(upstream);
+        // operators between the user's slices and here that drop regions give them back
+        Flux.from(slices).doOnDiscard(Region.class, Region::release).subscribe(upstream);
     }
 
     /** Any thread: the session is closing (cancel, error or complete of the outer subscription). */
@@ -117,7 +123,7 @@ final class TxChannel extends LoopChannel<TxCompletion> {
     // ------------------------------------------------------------------ loop thread
 
     @Override
-    boolean workNew() {
+    protected boolean workNew() {
         if (closeRequested) {
             enterDraining();
             return true;
@@ -126,7 +132,7 @@ final class TxChannel extends LoopChannel<TxCompletion> {
     }
 
     @Override
-    boolean workDone() {
+    protected boolean workDone() {
         if (closeRequested || cancelled) {
             closeSocket();
             return true;
@@ -135,7 +141,7 @@ final class TxChannel extends LoopChannel<TxCompletion> {
     }
 
     @Override
-    boolean workActive() {
+    protected boolean workActive() {
         if (cancelled || closeRequested) {
             enterDraining();
             return true;
@@ -176,11 +182,11 @@ final class TxChannel extends LoopChannel<TxCompletion> {
     /** Slices the upstream delivered: checked, numbered and queued for sending. */
     private boolean takeIncoming() {
         boolean any = false;
-        TxSlice s;
+        Region s;
         while ((s = incoming.poll()) != null) {
             any = true;
             upstreamPending--;
-            if (s.buffer() != buffer) {
+            if (s.ring() != ring) {
                 fail(new IllegalArgumentException("a slice of another TxBuffer (another send subscription): " + s));
                 return true;
             }
@@ -208,7 +214,7 @@ final class TxChannel extends LoopChannel<TxCompletion> {
                 }
                 return progress;
             }
-            TxSlice s = sending.peekFirst();
+            Region s = sending.peekFirst();
             long len = Math.min(s.length() - s.sent, room);
             long r = socket.send(binding, s.offset() + s.sent, len, s.sequence);
             if (r == 0) {
@@ -265,7 +271,7 @@ final class TxChannel extends LoopChannel<TxCompletion> {
 
         @Override
         public void completed(long tag, long n, boolean wasCopied) {
-            TxSlice s = !awaiting.isEmpty() ? awaiting.peekFirst() : sending.peekFirst();
+            Region s = !awaiting.isEmpty() ? awaiting.peekFirst() : sending.peekFirst();
             if (s == null || s.sequence != tag || s.completed + n > s.sent) {
                 if (completionError == null) {
                     completionError = new DevmemProtocolException("a completion for slice #" + tag + " of " + n
@@ -339,20 +345,20 @@ final class TxChannel extends LoopChannel<TxCompletion> {
 
     /** Stops sending and gives back what was never sent; what is in flight is waited for. */
     @Override
-    void onDraining() {
+    protected void onDraining() {
         ready.clear();
         upstream.cancel();
-        TxSlice s;
+        Region s;
         while ((s = incoming.poll()) != null) {
-            if (s.buffer() == buffer && s.state() == TxSlice.QUEUED) {
+            if (s.ring() == ring && s.state() == Region.QUEUED) {
                 s.finish();
             } else {
                 s.release();
             }
         }
         // never sent: free now; a partly sent head keeps its region until its sent part completes
-        for (java.util.Iterator<TxSlice> it = sending.iterator(); it.hasNext(); ) {
-            TxSlice t = it.next();
+        for (java.util.Iterator<Region> it = sending.iterator(); it.hasNext(); ) {
+            Region t = it.next();
             if (t.sent == 0) {
                 it.remove();
                 queuedBytes -= t.length();
@@ -368,8 +374,8 @@ final class TxChannel extends LoopChannel<TxCompletion> {
     }
 
     @Override
-    boolean workDraining() {
-        TxSlice s;
+    protected boolean workDraining() {
+        Region s;
         while ((s = incoming.poll()) != null) {
             s.release(); // arrived after the end: never ours
         }
@@ -412,19 +418,19 @@ final class TxChannel extends LoopChannel<TxCompletion> {
     }
 
     @Override
-    Pollable pollable() {
+    protected Pollable pollable() {
         return state == CLOSED ? null : socket;
     }
 
     @Override
-    void closeNow(Throwable cause) {
+    protected void closeNow(Throwable cause) {
         errorIfActive(cause);
         upstream.cancel();
         closeSocket();
     }
 
     /** Any thread: the upstream delivered a slice; a closed channel gives it back at once. */
-    void offer(TxSlice slice) {
+    void offer(Region slice) {
         if (closedFlag) {
             slice.release();
             return;
@@ -440,6 +446,6 @@ final class TxChannel extends LoopChannel<TxCompletion> {
 
     @Override
     public String toString() {
-        return "DevmemSender{" + socket + ", " + buffer + '}';
+        return "DevmemSender{" + socket + ", " + ring + '}';
     }
 }

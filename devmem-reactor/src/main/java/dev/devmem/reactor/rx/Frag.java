@@ -1,4 +1,4 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.DevmemFrag;

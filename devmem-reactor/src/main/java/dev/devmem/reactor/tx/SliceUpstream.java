@@ -1,4 +1,4 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.tx;
 
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
@@ -9,7 +9,7 @@ import reactor.util.context.Context;
  * A {@link TxChannel}'s subscriber to the user's slice publisher: slices go to the channel's MPSC
  * queue, the end and the error are flags the loop reads, and {@link #cancel()} is idempotent.
  */
-final class SliceUpstream implements CoreSubscriber<TxSlice> {
+final class SliceUpstream implements CoreSubscriber<Region> {
     private final TxChannel channel;
     volatile Subscription subscription;
     volatile Throwable error;
@@ -38,7 +38,7 @@ final class SliceUpstream implements CoreSubscriber<TxSlice> {
     }
 
     @Override
-    public void onNext(TxSlice slice) {
+    public void onNext(Region slice) {
         if (cancelledUp) {
             slice.release();
             return;

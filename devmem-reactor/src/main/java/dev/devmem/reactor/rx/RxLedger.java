@@ -1,15 +1,16 @@
-package dev.devmem.reactor;
+package dev.devmem.reactor.rx;
 
 import dev.devmem.api.FragKind;
 import dev.devmem.api.spi.DevmemSocket;
 import dev.devmem.api.spi.ReceiveBatch;
 import dev.devmem.api.spi.SocketStats;
+import dev.devmem.reactor.ConnectionStats;
 
 import java.util.Arrays;
 
 /**
  * One connection's frag ledger: received = returned + reclaimed + outstanding, kept by the loop
- * thread and published for {@link DevmemConnection#stats()} from other threads and for the meters.
+ * thread and published for {@code DevmemConnection.stats()} from other threads and for the meters.
  * Counters are updated once per recvmsg or per loop pass, never per frag.
  */
 final class RxLedger {
