@@ -36,8 +36,9 @@ final class KernelNicSetup implements NicSetup {
             throw new IllegalArgumentException("NicSetup.kernel() needs the listen port for the flow rule; "
                     + "port 0 (any free port) is only known after listening");
         }
-        var applied = (provider == null ? SpiServices.kernelNicSetup() : provider).apply(target.interfaceName(), target.rxQueues(),
-                target.local().getAddress(), target.local().getPort());
+        var setup = provider == null ? SpiServices.kernelNicSetup() : provider;
+        var applied = setup.apply(target.interfaceName(), target.rxQueues(), target.local().getAddress(),
+                target.local().getPort());
         return applied::close;
     }
 
