@@ -2,7 +2,9 @@ package dev.devmem.ffm;
 
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.spi.DevmemBackend;
+import dev.devmem.api.spi.KernelNicSetup;
 import dev.devmem.ffm.bindd.BinderBackend;
+import dev.devmem.ffm.bindd.BinderNicSetup;
 import dev.devmem.ffm.emulated.EmulatedBackend;
 import dev.devmem.ffm.emulated.EmulatedNicConfig;
 import dev.devmem.ffm.linux.LinuxBackend;
@@ -68,5 +70,16 @@ public final class DevmemBackends {
      */
     public static BinderBackend emulatedViaBinder(Path socket, EmulatedNicConfig config) throws DevmemException {
         return BinderBackend.over(socket, EmulatedBackend.create(config));
+    }
+
+    /**
+     * NIC setup through {@code devmem bindd} on {@code socket}: the daemon prepares the NIC with its
+     * CAP_NET_ADMIN (header split, hds-thresh 0, ntuple, RSS off the devmem queues, a flow rule) and
+     * restores it when the returned setup is closed or this process's connection ends. Hand it to
+     * {@code NicSetup.kernel(KernelNicSetup)} in devmem-reactor. A daemon over the emulated NIC
+     * checks the interface and queues and changes nothing.
+     */
+    public static KernelNicSetup nicSetupViaBinder(Path socket) {
+        return BinderNicSetup.at(socket);
     }
 }

@@ -3,11 +3,10 @@ package dev.devmem.reactor;
 import dev.devmem.api.DevmemException;
 import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.api.spi.IoWaiter;
+import dev.devmem.reactor.loop.LoopGroup;
 import reactor.core.Disposable;
 
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A group of I/O loop threads ({@code devmem-io-N}: platform threads, daemon), each with one
@@ -19,80 +18,45 @@ import java.util.concurrent.atomic.AtomicInteger;
  * group to keep the thread count fixed; disposing it closes every connection still on it.
  */
 public final class DevmemLoops implements Disposable {
-    private final DevmemBackend backend;
-    private final IoLoop[] loops;
-    private final AtomicInteger next = new AtomicInteger();
-    private final AtomicBoolean disposed = new AtomicBoolean();
+    private final LoopGroup group;
 
-    private DevmemLoops(DevmemBackend backend, IoLoop[] loops) {
-        this.backend = backend;
-        this.loops = loops;
+    private DevmemLoops(LoopGroup group) {
+        this.group = group;
     }
 
     /** Starts {@code threads} loops for {@code backend}'s sockets. */
     public static DevmemLoops create(DevmemBackend backend, int threads) throws DevmemException {
         Objects.requireNonNull(backend, "backend");
         Args.atLeastOne("threads", threads);
-        IoLoop[] loops = new IoLoop[threads];
-        try {
-            for (int i = 0; i < threads; i++) {
-                loops[i] = new IoLoop(backend.newIoWaiter());
-            }
-        } catch (DevmemException | RuntimeException e) {
-            for (IoLoop l : loops) {
-                if (l != null) {
-                    l.start();
-                    l.stop();
-                }
-            }
-            throw e;
-        }
-        for (IoLoop l : loops) {
-            l.start();
-        }
-        return new DevmemLoops(backend, loops);
+        return new DevmemLoops(LoopGroup.start(backend, threads));
     }
 
     public DevmemBackend backend() {
-        return backend;
+        return group.backend();
     }
 
     public int threads() {
-        return loops.length;
+        return group.threads();
     }
 
-    IoLoop next() {
-        return loops[Math.floorMod(next.getAndIncrement(), loops.length)];
-    }
-
-    IoLoop loop(int i) {
-        return loops[i];
+    /** The loops themselves, for the subscriptions that run on them (not part of the API). */
+    LoopGroup group() {
+        return group;
     }
 
     /** Stops the loops; connections still on them are closed and their subscribers get an error. */
     @Override
     public void dispose() {
-        if (disposed.compareAndSet(false, true)) {
-            for (IoLoop l : loops) {
-                l.stop();
-            }
-        }
+        group.dispose();
     }
 
     @Override
     public boolean isDisposed() {
-        return disposed.get();
+        return group.isDisposed();
     }
 
     /** Waits (bounded) for the loop threads to end after {@link #dispose()}; for tests and shutdown hooks. */
     public boolean awaitTermination(java.time.Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        for (IoLoop l : loops) {
-            long left = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
-            if (!l.awaitTermination(left)) {
-                return false;
-            }
-        }
-        return true;
+        return group.awaitTermination(timeout);
     }
 }

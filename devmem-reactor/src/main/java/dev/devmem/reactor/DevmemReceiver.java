@@ -3,6 +3,12 @@ package dev.devmem.reactor;
 import dev.devmem.api.DevmemFrag;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;
+import dev.devmem.reactor.loop.SetupThreads;
+import dev.devmem.reactor.rx.Connection;
+import dev.devmem.reactor.rx.Listen;
+import dev.devmem.reactor.rx.ReleaseQueue;
+import dev.devmem.reactor.rx.RxOptions;
+import dev.devmem.reactor.rx.Scope;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -55,7 +61,7 @@ public final class DevmemReceiver extends DevmemTransport<DevmemReceiver> {
          */
         public static final Duration RELEASE_FLUSH_DELAY = Duration.ofMillis(5);
         /** A released token waits at most this many flush delays, even while releases keep coming. */
-        public static final int RELEASE_FLUSH_MAX_AGE_FACTOR = 50;
+        public static final int RELEASE_FLUSH_MAX_AGE_FACTOR = ReleaseQueue.FLUSH_MAX_AGE_FACTOR;
         /** After termination, frags already delivered stay valid this long at most unless released. */
         public static final Duration CLOSE_GRACE_PERIOD = Duration.ofSeconds(2);
 
@@ -74,7 +80,8 @@ public final class DevmemReceiver extends DevmemTransport<DevmemReceiver> {
     public static DevmemReceiver create(DevmemBackend backend) {
         Objects.requireNonNull(backend, "backend");
         return new DevmemReceiver(TransportConfig.of(backend, Defaults.IO_THREADS, Defaults.CLOSE_GRACE_PERIOD),
-                RxOptions.defaults());
+                new RxOptions(List.of(), Defaults.FRAG_SIZE, 0, 0, Defaults.BATCH_SIZE, Defaults.RELEASE_FLUSH_DELAY,
+                        NicSetup.none(), Defaults.BACKLOG));
     }
 
     @Override
@@ -211,7 +218,7 @@ public final class DevmemReceiver extends DevmemTransport<DevmemReceiver> {
 
     /** What subscribing binds, or {@code null} when nothing is configured to bind. */
     public RxBindingSpec bindingSpec() {
-        return options.bindingSpec(transport);
+        return options.bindingSpec(transport.interfaceName(), transport.dmabuf());
     }
 
     // ------------------------------------------------------------------ streams
@@ -295,7 +302,8 @@ public final class DevmemReceiver extends DevmemTransport<DevmemReceiver> {
     /** The scope, opened on a setup thread; never lost on cancel. */
     private Mono<Scope> acquire(InetSocketAddress local, InetSocketAddress remote,
                                 java.util.concurrent.Callable<? extends dev.devmem.api.spi.DevmemSocket> opener) {
-        return SetupThreads.open(Scope.class, () -> Scope.open(transport, options, local, remote, opener),
+        return SetupThreads.open(Scope.class,
+                () -> Scope.open(transport.resources(), options, bindingSpec(), local, remote, opener),
                 s -> s.releaseRoot(true, new java.util.concurrent.CancellationException("cancelled while opening")));
     }
 

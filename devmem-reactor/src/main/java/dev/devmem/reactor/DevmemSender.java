@@ -2,6 +2,9 @@ package dev.devmem.reactor;
 
 import dev.devmem.api.TxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;
+import dev.devmem.reactor.loop.SetupThreads;
+import dev.devmem.reactor.tx.Region;
+import dev.devmem.reactor.tx.TxSession;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -149,16 +152,27 @@ public final class DevmemSender extends DevmemTransport<DevmemSender> {
         Objects.requireNonNull(slices, "slices");
         spec(); // fail at assembly, not at subscription, when it is incomplete
         return Flux.usingWhen(acquire(remote),
-                session -> session.run(slices),
+                session -> session.run(ring -> regions(new TxBuffer(ring), slices)),
                 TxSession::close,
                 (session, error) -> session.close(),
                 TxSession::close);
     }
 
+    /**
+     * The user's slices, from the buffer they lease them from, as the regions the sender sends: the
+     * slice is the public face of its region. Operators in the user's publisher that drop slices
+     * (take, filter) give them back.
+     */
+    private static Publisher<Region> regions(TxBuffer buffer,
+                                             Function<? super TxBuffer, ? extends Publisher<TxSlice>> slices) {
+        Publisher<TxSlice> p = Objects.requireNonNull(slices.apply(buffer), "the slice source returned null");
+        return Flux.from(p).doOnDiscard(TxSlice.class, TxSlice::release).map(TxSlice::region);
+    }
+
     /** The session, opened on a setup thread; never lost on cancel. */
     private Mono<TxSession> acquire(InetSocketAddress remote) {
         return SetupThreads.open(TxSession.class,
-                () -> TxSession.open(transport, maxInFlightBytes, spec(), remote), TxSession::close);
+                () -> TxSession.open(transport.resources(), maxInFlightBytes, spec(), remote), TxSession::close);
     }
 
     @Override

@@ -62,6 +62,16 @@ public interface NicSetup {
     static NicSetup kernel() {
         return KernelNicSetup.INSTANCE;
     }
+
+    /**
+     * {@link #kernel()} with the same target checks, applied by {@code provider} instead of the
+     * backend module's own, e.g. devmem-ffm's {@code DevmemBackends.nicSetupViaBinder(socket)}: the
+     * privileged daemon {@code devmem bindd} prepares the NIC and restores it, and this process needs
+     * no capability (docs/security.md).
+     */
+    static NicSetup kernel(dev.devmem.api.spi.KernelNicSetup provider) {
+        return new KernelNicSetup(java.util.Objects.requireNonNull(provider, "provider"));
+    }
 }
 
 enum NoNicSetup implements NicSetup, NicSetup.Undo {

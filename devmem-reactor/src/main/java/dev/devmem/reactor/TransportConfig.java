@@ -2,6 +2,7 @@ package dev.devmem.reactor;
 
 import dev.devmem.api.DmabufSource;
 import dev.devmem.api.spi.DevmemBackend;
+import dev.devmem.reactor.loop.TransportResources;
 import io.micrometer.core.instrument.MeterRegistry;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -11,8 +12,9 @@ import java.time.Duration;
 /**
  * What a receiver and a sender configure alike, in one immutable record (reactor-netty's
  * {@code TransportConfig} idea): the backend, the name of their meters, the interface and dmabuf they
- * bind, their I/O loops, meters, timer and close grace. Internals are given this record, never the
- * public facade.
+ * bind, their I/O loops, meters, timer and close grace. Internals never see this record nor the public
+ * facade: each subscription gets the {@link TransportResources} made from it, the receiver also its
+ * {@code RxOptions}.
  *
  * @param backend          the platform
  * @param name             the meters' {@code name} tag as set, or {@code null} for the default
@@ -41,6 +43,12 @@ record TransportConfig(DevmemBackend backend, String name, String interfaceName,
 
     Scheduler timerOrDefault() {
         return timer != null ? timer : Schedulers.parallel();
+    }
+
+    /** What one subscription runs with and acquires: all the internals get of this configuration. */
+    TransportResources resources() {
+        return new TransportResources(backend, tagName(), meterRegistry, timerOrDefault(), closeGracePeriod.toNanos(),
+                ioThreads, loops == null ? null : loops.group());
     }
 
     TransportConfig withName(String v) {

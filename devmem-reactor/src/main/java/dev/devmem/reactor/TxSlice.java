@@ -1,8 +1,8 @@
 package dev.devmem.reactor;
 
+import dev.devmem.reactor.tx.Region;
+
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 
 /**
  * A region of a {@link TxBuffer} leased for one send: fill it, then hand it to the
@@ -16,36 +16,12 @@ import java.lang.invoke.VarHandle;
  * emitting it twice, or one of another buffer, fails the send.
  */
 public final class TxSlice {
-    static final int LEASED = 0;
-    static final int QUEUED = 1;
-    static final int DONE = 2;
-    private static final VarHandle STATE;
-
-    static {
-        try {
-            STATE = MethodHandles.lookup().findVarHandle(TxSlice.class, "state", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private final TxBuffer buffer;
-    private final long offset;
-    private final long length;
-    private volatile int state = LEASED;
+    private final Region region;
 
-    // the sender's loop thread only
-    long sequence = -1;
-    long streamOffset;
-    long sent;
-    long completed;
-    int sends;
-    boolean copied;
-
-    TxSlice(TxBuffer buffer, long offset, long length) {
+    TxSlice(TxBuffer buffer, Region region) {
         this.buffer = buffer;
-        this.offset = offset;
-        this.length = length;
+        this.region = region;
     }
 
     public TxBuffer buffer() {
@@ -54,16 +30,16 @@ public final class TxSlice {
 
     /** The region's offset in the dmabuf. */
     public long offset() {
-        return offset;
+        return region.offset();
     }
 
     public long length() {
-        return length;
+        return region.length();
     }
 
     /** Whether it is still yours to fill (not yet handed to the sender, not released). */
     public boolean isLeased() {
-        return state == LEASED;
+        return region.isLeased();
     }
 
     /**
@@ -75,43 +51,21 @@ public final class TxSlice {
      *                                       device's own API at {@link #offset()}
      */
     public MemorySegment segment() {
-        if (state != LEASED) {
-            throw new IllegalStateException("slice [" + offset + ", +" + length + ") is no longer leased: after it"
-                    + " was sent or released its memory belongs to the sender or the next lease");
-        }
-        return buffer.view(offset, length);
+        return region.segment();
     }
 
     /** Gives a leased slice back unsent. Does nothing once the sender has it (it frees it at completion). */
     public void release() {
-        if (STATE.compareAndSet(this, LEASED, DONE)) {
-            buffer.free(this);
-        }
+        region.release();
     }
 
-    /** The sender takes the slice; false when it is not leased (sent twice, or released). */
-    boolean take() {
-        return STATE.compareAndSet(this, LEASED, QUEUED);
-    }
-
-    /** The sender is done with it (completed, or never sent after a cancel): the region is free. */
-    void finish() {
-        if (STATE.compareAndSet(this, QUEUED, DONE)) {
-            buffer.free(this);
-        }
-    }
-
-    int state() {
-        return state;
+    /** What the sender sends: the region and its state (the slice is only their face). */
+    Region region() {
+        return region;
     }
 
     @Override
     public String toString() {
-        return "TxSlice[" + offset + ", +" + length + (sequence >= 0 ? ", #" + sequence : "") + ", "
-                + switch (state) {
-                    case LEASED -> "leased";
-                    case QUEUED -> "with the sender";
-                    default -> "done";
-                } + "]";
+        return region.toString();
     }
 }

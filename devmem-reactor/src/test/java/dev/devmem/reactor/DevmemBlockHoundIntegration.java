@@ -1,5 +1,6 @@
 package dev.devmem.reactor;
 
+import dev.devmem.reactor.loop.IoLoop;
 import reactor.blockhound.BlockHound;
 import reactor.blockhound.integration.BlockHoundIntegration;
 
@@ -26,7 +27,7 @@ public final class DevmemBlockHoundIntegration implements BlockHoundIntegration 
         builder.allowBlockingCallsInside("dev.devmem.ffm.rx.PollIoWaiter", "await");
         builder.allowBlockingCallsInside(FakeBackend.FakeWaiter.class.getName(), "await");
         // The terminating loop's bounded spin until concurrent wakeups have left (after its last onNext).
-        builder.allowBlockingCallsInside("dev.devmem.reactor.IoLoop", "awaitWakersLeft");
+        builder.allowBlockingCallsInside(IoLoop.class.getName(), "awaitWakersLeft");
         // A test's deliberately slow consumer (it sleeps in onNext to push back on the sender).
         builder.allowBlockingCallsInside(SenderTest.class.getName(), "sleep");
         // A test's deliberate hand-off and spin in onNext, so that a release on the loop races one on another thread.

@@ -9,6 +9,7 @@ import dev.devmem.ffm.DevmemBackends;
 import dev.devmem.ffm.emulated.EmulatedBackend;
 import dev.devmem.ffm.emulated.EmulatedNicConfig;
 import dev.devmem.ffm.testing.NetcatPattern;
+import dev.devmem.reactor.rx.Scope;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -2,6 +2,7 @@ package dev.devmem.reactor;
 
 import dev.devmem.api.DevmemFrag;
 import dev.devmem.api.DmabufSource;
+import dev.devmem.reactor.rx.Scope;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;

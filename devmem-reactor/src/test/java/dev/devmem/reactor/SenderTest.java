@@ -376,8 +376,8 @@ class SenderTest {
                 .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalStateException.class)
                         .hasMessageContaining("emitted twice"))
                 .verify(Duration.ofSeconds(30));
-        TxBuffer other = new TxBuffer(new TxBufferTest.Binding(4096,
-                java.lang.foreign.Arena.ofAuto().allocate(4096)));
+        TxBuffer other = new TxBuffer(new dev.devmem.reactor.tx.RegionRing(new TxBufferTest.Binding(4096,
+                java.lang.foreign.Arena.ofAuto().allocate(4096))));
         StepVerifier.create(sender(1 << 20).send(listener.localAddress(), b -> Flux.just(other.tryLease(10))))
                 .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalArgumentException.class)
                         .hasMessageContaining("another TxBuffer"))

@@ -1,6 +1,8 @@
 package dev.devmem.reactor;
 
 import dev.devmem.api.spi.TxBinding;
+import dev.devmem.reactor.tx.RegionRing;
+import dev.devmem.reactor.tx.SenderSide;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.test.StepVerifier;
@@ -17,7 +19,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** The ring allocator behind TxBuffer: a region is handed out again only after its slice is done. */
+/** The ring allocator behind TxBuffer (RegionRing): a region is handed out again only after its slice is done. */
 class TxBufferTest {
 
     record Binding(long size, MemorySegment view) implements TxBinding {
@@ -57,13 +59,27 @@ class TxBufferTest {
     }
 
     private static TxBuffer buffer(long size) {
-        return new TxBuffer(new Binding(size, Arena.ofAuto().allocate(size)));
+        return new TxBuffer(ring(size));
+    }
+
+    private static RegionRing ring(long size) {
+        return new RegionRing(new Binding(size, Arena.ofAuto().allocate(size)));
+    }
+
+    /** What the sender does when it takes a slice emitted to it. */
+    private static boolean take(TxSlice s) {
+        return SenderSide.take(s.region());
+    }
+
+    /** What the sender does when the kernel completed the last byte of a slice it took. */
+    private static void finish(TxSlice s) {
+        SenderSide.finish(s.region());
     }
 
     /** What the sender does with a slice it sent and the kernel completed. */
     private static void complete(TxSlice s) {
-        assertThat(s.take()).isTrue();
-        s.finish();
+        assertThat(take(s)).isTrue();
+        finish(s);
     }
 
     @Test
@@ -75,13 +91,13 @@ class TxBufferTest {
         assertThat(c.offset()).isEqualTo(400);
         assertThat(b.tryLease(400)).as("200 bytes left at the end, nothing free at the start").isNull();
         assertThat(b.leasedBytes()).isEqualTo(800);
-        assertThat(c.take()).isTrue(); // with the sender: not free
+        assertThat(take(c)).isTrue(); // with the sender: not free
         assertThat(b.tryLease(400)).isNull();
         complete(a);
         TxSlice d = b.tryLease(400);
         assertThat(d.offset()).as("wrapped to the start, which a's completion freed").isZero();
         assertThat(b.tryLease(1)).as("wrapped: the room ends where c begins, and c is in flight").isNull();
-        c.finish();
+        finish(c);
         assertThat(b.tryLease(600)).as("c done: [400, 1000) is free").extracting(TxSlice::offset).isEqualTo(400L);
     }
 
@@ -134,11 +150,12 @@ class TxBufferTest {
 
     @Test
     void closingFailsWaitingLeasesAndRefusesNewOnes() {
-        TxBuffer b = buffer(100);
+        RegionRing ring = ring(100);
+        TxBuffer b = new TxBuffer(ring);
         b.tryLease(100);
         AtomicReference<Throwable> error = new AtomicReference<>();
         b.lease(50).subscribe(s -> { }, error::set);
-        b.close();
+        ring.close(); // the send subscription ended
         assertThat(error.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
         assertThatThrownBy(() -> b.tryLease(1)).isInstanceOf(IllegalStateException.class);
         StepVerifier.create(b.lease(1)).expectError(IllegalStateException.class).verify(Duration.ofSeconds(5));
@@ -149,19 +166,19 @@ class TxBufferTest {
         TxBuffer b = buffer(100);
         TxSlice s = b.tryLease(10);
         s.segment().fill((byte) 7);
-        assertThat(s.take()).isTrue();
+        assertThat(take(s)).isTrue();
         assertThat(s.isLeased()).isFalse();
         assertThatThrownBy(s::segment).isInstanceOf(IllegalStateException.class).hasMessageContaining("no longer leased");
         s.release();
         assertThat(b.leasedBytes()).as("release does nothing once the sender has it").isEqualTo(10);
-        assertThat(s.take()).as("a slice is taken once").isFalse();
-        s.finish();
+        assertThat(take(s)).as("a slice is taken once").isFalse();
+        finish(s);
         assertThat(b.leasedBytes()).isZero();
     }
 
     @Test
     void deviceMemoryHasNoHostView() {
-        TxBuffer b = new TxBuffer(new Binding(4096, null));
+        TxBuffer b = new TxBuffer(new RegionRing(new Binding(4096, null)));
         assertThat(b.hostMappable()).isFalse();
         TxSlice s = b.tryLease(10);
         assertThatThrownBy(s::segment).isInstanceOf(UnsupportedOperationException.class);

@@ -71,6 +71,11 @@ public final class BinderBackend implements DevmemBackend, AutoCloseable {
         return socket;
     }
 
+    /** NIC setup through the same daemon (it applies and restores the devmem setup for this process). */
+    public BinderNicSetup nicSetup() {
+        return BinderNicSetup.at(socket);
+    }
+
     @Override
     public String name() {
         return local.name();

@@ -1,6 +1,7 @@
 package dev.devmem.ffm.bindd;
 
 import dev.devmem.ffm.emulated.EmulatedNicConfig;
+import dev.devmem.ffm.nicsetup.DevmemNicSetup;
 
 import java.nio.file.Path;
 import java.util.Objects;
@@ -19,9 +20,12 @@ import java.util.Set;
  * @param emulatedNic    present: bind on the control plane of an emulated devmem NIC with this
  *                       configuration instead of the kernel (the clients then use
  *                       {@code DevmemBackends.emulatedViaBinder} with the same configuration)
+ * @param nicStateDir    where the NIC setups the daemon makes for its clients are recorded while in
+ *                       place ({@code /run/devmem} by default; see docs/nic-setup.md)
  */
 public record BinderConfig(Path socket, Set<Integer> allowUids, Set<Integer> allowGids, int socketMode,
-                           int socketGid, int maxConnections, Optional<EmulatedNicConfig> emulatedNic) {
+                           int socketGid, int maxConnections, Optional<EmulatedNicConfig> emulatedNic,
+                           Path nicStateDir) {
 
     public static final int DEFAULT_MODE = 0660;
     public static final int DEFAULT_MAX_CONNECTIONS = 64;
@@ -31,6 +35,7 @@ public record BinderConfig(Path socket, Set<Integer> allowUids, Set<Integer> all
         allowUids = Set.copyOf(Objects.requireNonNull(allowUids, "allowUids"));
         allowGids = Set.copyOf(Objects.requireNonNull(allowGids, "allowGids"));
         Objects.requireNonNull(emulatedNic, "emulatedNic");
+        Objects.requireNonNull(nicStateDir, "nicStateDir");
         if ((socketMode & ~0777) != 0) {
             throw new IllegalArgumentException("socket mode must be permission bits (0..0777), was 0"
                     + Integer.toOctalString(socketMode));
@@ -46,32 +51,36 @@ public record BinderConfig(Path socket, Set<Integer> allowUids, Set<Integer> all
     /** Root only, mode 0660, the kernel. */
     public static BinderConfig of(Path socket) {
         return new BinderConfig(socket, Set.of(), Set.of(), DEFAULT_MODE, -1, DEFAULT_MAX_CONNECTIONS,
-                Optional.empty());
+                Optional.empty(), DevmemNicSetup.DEFAULT_STATE_DIR);
     }
 
     public BinderConfig withAllowUids(Set<Integer> uids) {
-        return new BinderConfig(socket, uids, allowGids, socketMode, socketGid, maxConnections, emulatedNic);
+        return new BinderConfig(socket, uids, allowGids, socketMode, socketGid, maxConnections, emulatedNic, nicStateDir);
     }
 
     public BinderConfig withAllowGids(Set<Integer> gids) {
-        return new BinderConfig(socket, allowUids, gids, socketMode, socketGid, maxConnections, emulatedNic);
+        return new BinderConfig(socket, allowUids, gids, socketMode, socketGid, maxConnections, emulatedNic, nicStateDir);
     }
 
     public BinderConfig withSocketMode(int mode) {
-        return new BinderConfig(socket, allowUids, allowGids, mode, socketGid, maxConnections, emulatedNic);
+        return new BinderConfig(socket, allowUids, allowGids, mode, socketGid, maxConnections, emulatedNic, nicStateDir);
     }
 
     public BinderConfig withSocketGid(int gid) {
-        return new BinderConfig(socket, allowUids, allowGids, socketMode, gid, maxConnections, emulatedNic);
+        return new BinderConfig(socket, allowUids, allowGids, socketMode, gid, maxConnections, emulatedNic, nicStateDir);
     }
 
     public BinderConfig withMaxConnections(int max) {
-        return new BinderConfig(socket, allowUids, allowGids, socketMode, socketGid, max, emulatedNic);
+        return new BinderConfig(socket, allowUids, allowGids, socketMode, socketGid, max, emulatedNic, nicStateDir);
     }
 
     public BinderConfig withEmulatedNic(EmulatedNicConfig config) {
         return new BinderConfig(socket, allowUids, allowGids, socketMode, socketGid, maxConnections,
-                Optional.of(config));
+                Optional.of(config), nicStateDir);
+    }
+
+    public BinderConfig withNicStateDir(Path dir) {
+        return new BinderConfig(socket, allowUids, allowGids, socketMode, socketGid, maxConnections, emulatedNic, dir);
     }
 
     /**

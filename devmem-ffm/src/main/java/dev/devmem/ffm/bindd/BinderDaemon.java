@@ -36,15 +36,20 @@ import java.util.function.Consumer;
 public final class BinderDaemon implements AutoCloseable {
 
     /** What the daemon holds right now and what it has done, as its STATS request reports it. */
-    public record Stats(int connections, int bindings, long binds, long refused, long denied, long malformed) {
+    public record Stats(int connections, int bindings, int nicSetups, long binds, long refused, long denied,
+                        long malformed) {
         Wire.Stats toWire() {
-            return new Wire.Stats(connections, bindings, binds, refused, denied, malformed);
+            return new Wire.Stats(connections, bindings, nicSetups, binds, refused, denied, malformed);
         }
     }
+
+    /** How long a connection's end waits for its client's bindings on other connections before undoing its NIC setups. */
+    static final long NIC_UNDO_WAIT_MILLIS = 10_000;
 
     static final class Counters {
         final AtomicInteger connections = new AtomicInteger();
         final AtomicInteger bindings = new AtomicInteger();
+        final AtomicInteger nicSetups = new AtomicInteger();
         final LongAdder binds = new LongAdder();
         final LongAdder refused = new LongAdder();
         final LongAdder denied = new LongAdder();
@@ -53,6 +58,8 @@ public final class BinderDaemon implements AutoCloseable {
 
     private final BinderConfig config;
     private final Binder binder;
+    private final NicConfigurer nic;
+    private final Object releases = new Object();
     private final UnixSocket listener;
     private final int wakeFd;
     private final Consumer<String> log;
@@ -63,9 +70,11 @@ public final class BinderDaemon implements AutoCloseable {
     private final Thread acceptor;
     private volatile boolean closing;
 
-    private BinderDaemon(BinderConfig config, Binder binder, UnixSocket listener, int wakeFd, Consumer<String> log) {
+    private BinderDaemon(BinderConfig config, Binder binder, NicConfigurer nic, UnixSocket listener, int wakeFd,
+                         Consumer<String> log) {
         this.config = config;
         this.binder = binder;
+        this.nic = nic;
         this.listener = listener;
         this.wakeFd = wakeFd;
         this.log = log;
@@ -83,7 +92,15 @@ public final class BinderDaemon implements AutoCloseable {
      */
     public static BinderDaemon start(BinderConfig config, Consumer<String> log) throws DevmemException {
         Objects.requireNonNull(config, "config");
+        return start(config, log, config.emulatedNic().isPresent()
+                ? NicConfigurer.emulated(config.emulatedNic().get()) : NicConfigurer.kernel(config.nicStateDir()));
+    }
+
+    /** {@link #start(BinderConfig, Consumer)} preparing NICs with {@code nic} (tests give a plan the veth can take). */
+    static BinderDaemon start(BinderConfig config, Consumer<String> log, NicConfigurer nic) throws DevmemException {
+        Objects.requireNonNull(config, "config");
         Objects.requireNonNull(log, "log");
+        Objects.requireNonNull(nic, "nic");
         removeStale(config.socket());
         Binder binder = config.emulatedNic().isPresent()
                 ? new EmulatedBinder(config.emulatedNic().get()) : new KernelBinder();
@@ -93,10 +110,11 @@ public final class BinderDaemon implements AutoCloseable {
             listener = UnixSocket.listen(config.socket(), config.socketMode(), config.socketGid(), 64);
             wake = Syscalls.check(Syscalls.eventfd(0, LinuxConstants.EFD_CLOEXEC | LinuxConstants.EFD_NONBLOCK),
                     "eventfd");
-            BinderDaemon d = new BinderDaemon(config, binder, listener, wake, log);
+            BinderDaemon d = new BinderDaemon(config, binder, nic, listener, wake, log);
             d.acceptor.start();
             log.accept("listening on " + config.socket() + " (mode 0" + Integer.toOctalString(config.socketMode())
-                    + "), binding with " + binder.describe() + "; allowed: root" + (config.allowUids().isEmpty()
+                    + "), binding with " + binder.describe() + ", NIC setup " + (config.emulatedNic().isPresent()
+                    ? "on the emulated NIC (nothing to change)" : "recorded under " + config.nicStateDir()) + "; allowed: root" + (config.allowUids().isEmpty()
                     ? "" : ", uids " + config.allowUids()) + (config.allowGids().isEmpty() ? "" : ", gids "
                     + config.allowGids()));
             return d;
@@ -146,7 +164,8 @@ public final class BinderDaemon implements AutoCloseable {
     }
 
     public Stats stats() {
-        return new Stats(counters.connections.get(), counters.bindings.get(), counters.binds.sum(),
+        return new Stats(counters.connections.get(), counters.bindings.get(), counters.nicSetups.get(),
+                counters.binds.sum(),
                 counters.refused.sum(), counters.denied.sum(), counters.malformed.sum());
     }
 
@@ -156,7 +175,8 @@ public final class BinderDaemon implements AutoCloseable {
      */
     public static Stats statsOf(Path socket) throws DevmemException {
         Wire.Stats s = BinderLease.stats(socket);
-        return new Stats(s.connections(), s.bindings(), s.binds(), s.refused(), s.denied(), s.malformed());
+        return new Stats(s.connections(), s.bindings(), s.nicSetups(), s.binds(), s.refused(), s.denied(),
+                s.malformed());
     }
 
     /** Waits until {@link #close()} finished. */
@@ -170,6 +190,56 @@ public final class BinderDaemon implements AutoCloseable {
 
     Binder binder() {
         return binder;
+    }
+
+    NicConfigurer nic() {
+        return nic;
+    }
+
+    /** Called by a connection after it released a binding: wakes NIC undos waiting for it. */
+    void bindingReleased() {
+        synchronized (releases) {
+            releases.notifyAll();
+        }
+    }
+
+    /**
+     * Waits (bounded) until the process {@code pid} holds no binding on a connection other than
+     * {@code self}: a client that dies drops all its connections at once, and a NIC setup must be
+     * undone after the bindings that rely on it (the kernel refuses to switch header split off under
+     * a bound queue). True when none is left.
+     */
+    boolean awaitOtherBindingsReleased(int pid, ClientConnection self) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(NIC_UNDO_WAIT_MILLIS);
+        boolean told = false;
+        synchronized (releases) {
+            while (true) {
+                int held = 0;
+                for (ClientConnection c : live) {
+                    if (c != self && c.pid() == pid && c.bindingsHeld() > 0) {
+                        held += c.bindingsHeld();
+                    }
+                }
+                long left = deadline - System.nanoTime();
+                if (held == 0) {
+                    return true;
+                }
+                if (!told) {
+                    log("NIC setups of pid " + pid + " wait for its " + held + " binding(s) on other connections "
+                            + "to be released");
+                    told = true;
+                }
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    releases.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
     }
 
     Counters counters() {

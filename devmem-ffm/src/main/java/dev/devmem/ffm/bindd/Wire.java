@@ -21,9 +21,12 @@ import java.util.List;
  * BIND_RX  (1)  string ifname , u8 dmabufKind , u64 size , string heap , u16 n (1..{@value #MAX_QUEUES}) , u32 queue[n]
  * BIND_TX  (2)  string ifname , u8 dmabufKind , u64 size , string heap
  * STATS    (3)  (nothing)
+ * NIC_SETUP (4), NIC_UNDO (5): see {@link NicWire}
  * BOUND    (0x81) u32 id , u32 ifindex , string ifname , u64 size , u8 fdAttached
  * ERROR    (0x82) see {@link ErrorCodec}
- * STATS_OK (0x83) u32 connections , u32 bindings , u64 binds , u64 refused , u64 denied , u64 malformed
+ * STATS_OK (0x83) u32 connections , u32 bindings , u32 nicSetups , u64 binds , u64 refused , u64 denied ,
+ *                 u64 malformed
+ * NIC_SET (0x84), NIC_UNDONE (0x85): see {@link NicWire}
  * </pre>
  *
  * A dmabuf kind {@link #DMABUF_PASSED} travels as one descriptor in an {@code SCM_RIGHTS} control
@@ -47,9 +50,13 @@ final class Wire {
     static final int BIND_RX = 1;
     static final int BIND_TX = 2;
     static final int STATS = 3;
+    static final int NIC_SETUP = 4;
+    static final int NIC_UNDO = 5;
     static final int BOUND = 0x81;
     static final int ERROR = 0x82;
     static final int STATS_OK = 0x83;
+    static final int NIC_SET = 0x84;
+    static final int NIC_UNDONE = 0x85;
 
     /** The client passes its own dmabuf (SCM_RIGHTS). */
     static final int DMABUF_PASSED = 1;
@@ -67,7 +74,8 @@ final class Wire {
     record Bound(int id, int ifindex, String ifname, long size, boolean fdAttached) {
     }
 
-    record Stats(int connections, int bindings, long binds, long refused, long denied, long malformed) {
+    record Stats(int connections, int bindings, int nicSetups, long binds, long refused, long denied,
+                 long malformed) {
     }
 
     // ------------------------------------------------------------------------------ encoding
@@ -94,7 +102,8 @@ final class Wire {
     }
 
     static byte[] stats(Stats s) {
-        return new Out(STATS_OK).u32(s.connections()).u32(s.bindings()).u64(s.binds()).u64(s.refused())
+        return new Out(STATS_OK).u32(s.connections()).u32(s.bindings()).u32(s.nicSetups()).u64(s.binds())
+                .u64(s.refused())
                 .u64(s.denied()).u64(s.malformed()).frame();
     }
 
@@ -128,11 +137,7 @@ final class Wire {
             throw new WireException("not a bind request: type " + type);
         }
         In in = new In(body);
-        String ifname = in.string("ifname");
-        if (ifname == null || ifname.isEmpty() || ifname.getBytes(StandardCharsets.UTF_8).length > MAX_IFNAME
-                || ifname.indexOf('\0') >= 0 || ifname.indexOf('/') >= 0) {
-            throw new WireException("ifname must be 1.." + MAX_IFNAME + " bytes without NUL or '/'");
-        }
+        String ifname = ifname(in);
         int kind = in.u8("dmabufKind");
         if (kind < DMABUF_PASSED || kind > DMABUF_EMULATED) {
             throw new WireException("unknown dmabuf kind " + kind);
@@ -148,27 +153,37 @@ final class Wire {
         if (heap != null && (heap.isEmpty() || heap.contains("/") || heap.equals("..") || heap.indexOf('\0') >= 0)) {
             throw new WireException("heap name must be a plain file name");
         }
-        List<Integer> queues = List.of();
-        if (type == BIND_RX) {
-            int n = in.u16("queue count");
-            if (n < 1 || n > MAX_QUEUES) {
-                throw new WireException("queue count " + n + " is outside 1.." + MAX_QUEUES);
-            }
-            List<Integer> qs = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                long q = in.u32("queue");
-                if (q > Integer.MAX_VALUE) {
-                    throw new WireException("queue id " + q + " is out of range");
-                }
-                if (qs.contains((int) q)) {
-                    throw new WireException("queue " + q + " repeats");
-                }
-                qs.add((int) q);
-            }
-            queues = List.copyOf(qs);
-        }
+        List<Integer> queues = type == BIND_RX ? queues(in) : List.of();
         in.end();
         return new BindRequest(type == BIND_TX, ifname, kind, size, heap, queues);
+    }
+
+    static String ifname(In in) throws WireException {
+        String ifname = in.string("ifname");
+        if (ifname == null || ifname.isEmpty() || ifname.getBytes(StandardCharsets.UTF_8).length > MAX_IFNAME
+                || ifname.indexOf('\0') >= 0 || ifname.indexOf('/') >= 0) {
+            throw new WireException("ifname must be 1.." + MAX_IFNAME + " bytes without NUL or '/'");
+        }
+        return ifname;
+    }
+
+    static List<Integer> queues(In in) throws WireException {
+        int n = in.u16("queue count");
+        if (n < 1 || n > MAX_QUEUES) {
+            throw new WireException("queue count " + n + " is outside 1.." + MAX_QUEUES);
+        }
+        List<Integer> qs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            long q = in.u32("queue");
+            if (q > Integer.MAX_VALUE) {
+                throw new WireException("queue id " + q + " is out of range");
+            }
+            if (qs.contains((int) q)) {
+                throw new WireException("queue " + q + " repeats");
+            }
+            qs.add((int) q);
+        }
+        return List.copyOf(qs);
     }
 
     static Bound bound(byte[] body) throws WireException {
@@ -189,7 +204,8 @@ final class Wire {
     static Stats statsReply(byte[] body) throws WireException {
         expect(body, STATS_OK);
         In in = new In(body);
-        Stats s = new Stats((int) in.u32("connections"), (int) in.u32("bindings"), in.u64("binds"),
+        Stats s = new Stats((int) in.u32("connections"), (int) in.u32("bindings"), (int) in.u32("nicSetups"),
+                in.u64("binds"),
                 in.u64("refused"), in.u64("denied"), in.u64("malformed"));
         in.end();
         return s;
@@ -200,7 +216,7 @@ final class Wire {
         new In(body).end();
     }
 
-    private static void expect(byte[] body, int type) throws WireException {
+    static void expect(byte[] body, int type) throws WireException {
         int t = type(body);
         if (t != type) {
             throw new WireException("expected message type " + type + ", got " + t);

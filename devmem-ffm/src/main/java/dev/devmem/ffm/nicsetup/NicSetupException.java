@@ -33,6 +33,17 @@ public final class NicSetupException extends SyscallException {
         this.leftInPlace = List.copyOf(leftInPlace);
     }
 
+    /**
+     * The exception a NIC setup made elsewhere failed with, as {@code devmem bindd} relays it to its
+     * client: the same step, lists and cause (the kernel's refusal with its extack text), so the
+     * client catches what applying the setup itself would have thrown.
+     */
+    public static NicSetupException relayed(String ifname, String step, Throwable cause, List<String> undone,
+                                            List<String> leftInPlace) {
+        return new NicSetupException(ifname, step, step.equals("restore") ? "Restoring the NIC setup" : "NIC setup",
+                cause, undone, leftInPlace);
+    }
+
     private static Errno errnoOf(Throwable cause) {
         if (cause instanceof SyscallException s) {
             return s.errno();

@@ -1,6 +1,8 @@
 package dev.devmem.ffm.bindd;
 
 import dev.devmem.api.DevmemProtocolException;
+import dev.devmem.api.Errno;
+import dev.devmem.api.SyscallException;
 import dev.devmem.api.DmabufSource;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.spi.RxBinding;
@@ -13,6 +15,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -178,11 +182,92 @@ class BinderHostileClientsTest {
     }
 
     @Test
+    void malformedNicSetupRequestsAreAnsweredWithAProtocolErrorAndSetUpNothing() throws Exception {
+        InetAddress local = InetAddress.ofLiteral("127.0.0.1");
+        byte[] valid = NicWire.nicSetup("emu0", List.of(0, 1), local, 5201);
+        for (int n = 1; n < valid.length; n++) {
+            byte[] reply = send(Arrays.copyOf(valid, n));
+            if (reply != null) {
+                assertThat(protocolError(reply)).as("cut at %d", n).contains("ended");
+            }
+        }
+        long malformed = daemon.stats().malformed();
+        byte[] noPort = NicWire.nicSetup("emu0", List.of(0), local, 0);
+        assertThat(protocolError(send(noPort))).contains("port 0");
+        assertThat(protocolError(send(NicWire.nicSetup("emu0", List.of(0), InetAddress.ofLiteral("::"), 80))))
+                .contains("concrete local address");
+        byte[] badLength = NicWire.nicSetup("emu0", List.of(0), local, 80);
+        badLength[4 + 2 + 2 + 4 + 2 + 4] = 17;
+        assertThat(protocolError(send(badLength))).contains("4 or 16 bytes, not 17");
+        byte[] tooManyQueues = prefix(2 + 2 + 4 + 2, ByteBuffer.allocate(10).put((byte) 1).put((byte) Wire.NIC_SETUP)
+                .putShort((short) 4).put("emu0".getBytes(StandardCharsets.US_ASCII)).putShort((short) 257).array());
+        assertThat(protocolError(send(tooManyQueues))).contains("queue count 257 is outside 1..256");
+        byte[] tail = Arrays.copyOf(valid, valid.length + 1);
+        ByteBuffer.wrap(tail).putInt(valid.length - 4 + 1);
+        assertThat(protocolError(send(tail))).contains("left over");
+        int memfd = Syscalls.memfdCreate("bindd-hostile-nic", LinuxConstants.MFD_CLOEXEC);
+        try {
+            assertThat(protocolError(send(valid, memfd))).contains("carries no descriptor").contains("carried 1");
+            assertThat(protocolError(send(NicWire.nicUndo(1), memfd))).contains("carries no descriptor");
+            assertThat(openCopies("bindd-hostile-nic")).as("the daemon closed the copy it was sent").isEqualTo(1);
+        } finally {
+            Syscalls.close(memfd);
+        }
+        assertThat(daemon.stats().malformed()).isEqualTo(malformed + 7);
+        assertThat(daemon.stats().nicSetups()).isZero();
+        assertStillServing();
+    }
+
+    @Test
+    void oneConnectionHoldsAtMostItsShareOfNicSetupsAndAllAreUndoneWithIt() throws Exception {
+        InetAddress local = InetAddress.ofLiteral("127.0.0.1");
+        try (UnixSocket s = UnixSocket.connect(daemon.socket())) {
+            s.receiveTimeout(TimeUnit.SECONDS.toMillis(30));
+            for (int i = 1; i <= ClientConnection.MAX_NIC_SETUPS; i++) {
+                assertThat(NicWire.nicSet(reply(s, NicWire.nicSetup("emu0", List.of(0), local, 5200 + i))))
+                        .isEqualTo(new NicWire.NicSet(i, "emu0", List.of()));
+            }
+            var refused = ErrorCodec.decode(reply(s, NicWire.nicSetup("emu0", List.of(0), local, 6000)));
+            assertThat(refused).isInstanceOfSatisfying(SyscallException.class, e -> {
+                assertThat(e.errno()).isEqualTo(Errno.of(24)); // EMFILE
+                assertThat(e.explanation()).isEqualTo("one connection holds at most 4 NIC setups");
+            });
+            assertThat(daemon.stats().nicSetups()).isEqualTo(ClientConnection.MAX_NIC_SETUPS);
+            // an id this connection does not hold is refused, and the connection goes on
+            assertThat(ErrorCodec.decode(reply(s, NicWire.nicUndo(77)))).isInstanceOfSatisfying(SyscallException.class,
+                    e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
+            assertThat(NicWire.nicUndone(reply(s, NicWire.nicUndo(2)))).isEqualTo(2);
+            assertThat(ErrorCodec.decode(reply(s, NicWire.nicUndo(2)))).as("undone once")
+                    .isInstanceOf(SyscallException.class);
+            assertThat(daemon.stats().nicSetups()).isEqualTo(ClientConnection.MAX_NIC_SETUPS - 1);
+            // the emulated NIC checks what bind-rx checks
+            assertThat(ErrorCodec.decode(reply(s, NicWire.nicSetup("eth9", List.of(0), local, 80))))
+                    .isInstanceOfSatisfying(SyscallException.class, e -> assertThat(e.errno()).isEqualTo(Errno.ENODEV));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (daemon.stats().nicSetups() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
+        assertThat(daemon.stats().nicSetups()).as("undone with the connection").isZero();
+        assertThat(log.stream().filter(l -> l.contains("undone: its connection ended")).count()).isEqualTo(3);
+        assertStillServing();
+    }
+
+    private static byte[] reply(UnixSocket s, byte[] frame) throws Exception {
+        s.writeFrame(frame, -1);
+        UnixSocket.Frame f = s.readFrame();
+        assertThat(f).as("an answer").isNotNull();
+        UnixSocket.closeAll(f.fds());
+        return f.body();
+    }
+
+    @Test
     void randomBytesNeverTakeTheDaemonDown() throws Exception {
         long seed = Soak.seed(11_2026);
         int cases = Soak.cases(300);
         SplittableRandom rnd = new SplittableRandom(seed);
-        byte[] valid = Wire.bindRx("emu0", Wire.DMABUF_EMULATED, 4096, null, List.of(1));
+        byte[][] valids = {Wire.bindRx("emu0", Wire.DMABUF_EMULATED, 4096, null, List.of(1)),
+                NicWire.nicSetup("emu0", List.of(1), InetAddress.ofLiteral("127.0.0.1"), 5201), NicWire.nicUndo(1)};
         int answered = 0;
         for (int i = 0; i < cases; i++) {
             byte[] b;
@@ -197,7 +282,7 @@ class BinderHostileClientsTest {
                     ByteBuffer.wrap(b).putInt(b.length - 4).put((byte) 1);
                 }
                 default -> { // a valid request with bytes flipped
-                    b = valid.clone();
+                    b = valids[rnd.nextInt(valids.length)].clone();
                     for (int k = rnd.nextInt(1, 4); k > 0; k--) {
                         b[rnd.nextInt(b.length)] = (byte) rnd.nextInt(256);
                     }
@@ -215,6 +300,11 @@ class BinderHostileClientsTest {
         System.out.printf("bindd hostile clients: %d random connections (seed %d), %d answered, %d malformed%n",
                 cases, seed, answered, daemon.stats().malformed());
         assertStillServing();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (daemon.stats().nicSetups() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
+        assertThat(daemon.stats().nicSetups()).as("every setup a random connection made ended with it").isZero();
     }
 
     private static long openCopies(String memfdName) throws IOException {

@@ -6,9 +6,11 @@ import dev.devmem.api.DevmemUnsupportedException;
 import dev.devmem.api.Errno;
 import dev.devmem.api.NetlinkException;
 import dev.devmem.api.SyscallException;
+import dev.devmem.ffm.nicsetup.NicSetupException;
 import dev.devmem.ffm.testing.Soak;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
@@ -33,8 +35,78 @@ class WireTest {
         assertThat(tx).isEqualTo(new Wire.BindRequest(true, "eth1", Wire.DMABUF_DMA_HEAP, 4096, "system", List.of()));
         Wire.Bound b = new Wire.Bound(-2, 7, "eth1", 1L << 33, true);
         assertThat(Wire.bound(body(Wire.bound(b)))).isEqualTo(b);
-        Wire.Stats s = new Wire.Stats(1, 2, 3, 4, 5, 6);
+        Wire.Stats s = new Wire.Stats(1, 2, 7, 3, 4, 5, 6);
         assertThat(Wire.statsReply(body(Wire.stats(s)))).isEqualTo(s);
+    }
+
+    @Test
+    void nicSetupRequestsAndRepliesRoundTrip() throws Exception {
+        InetAddress v4 = InetAddress.getByName("10.9.0.1");
+        InetAddress v6 = InetAddress.getByName("fd00::1");
+        assertThat(NicWire.nicSetupRequest(body(NicWire.nicSetup("eth1", List.of(8, 9), v4, 5201))))
+                .isEqualTo(new NicWire.NicSetupRequest("eth1", List.of(8, 9), v4, 5201));
+        assertThat(NicWire.nicSetupRequest(body(NicWire.nicSetup("eth1", List.of(1), v6, 65535))))
+                .isEqualTo(new NicWire.NicSetupRequest("eth1", List.of(1), v6, 65535));
+        assertThat(NicWire.nicUndoRequest(body(NicWire.nicUndo(-3)))).isEqualTo(-3);
+        NicWire.NicSet set = new NicWire.NicSet(4, "eth1", List.of("rx-ntuple-filter off -> on", "flow rule at 7"));
+        assertThat(NicWire.nicSet(body(NicWire.nicSet(set)))).isEqualTo(set);
+        assertThat(NicWire.nicUndone(body(NicWire.nicUndone(4)))).isEqualTo(4);
+    }
+
+    @Test
+    void nicSetupRequestsOutsideTheLimitsAreRefusedTyped() {
+        InetAddress v4 = InetAddress.ofLiteral("10.9.0.1");
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(body(NicWire.nicSetup("eth1", List.of(1), v4, 0))))
+                .isInstanceOf(WireException.class).hasMessageContaining("port 0");
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(body(NicWire.nicSetup("eth1", List.of(1),
+                InetAddress.ofLiteral("0.0.0.0"), 80)))).isInstanceOf(WireException.class).hasMessageContaining("concrete");
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(body(NicWire.nicSetup("a/b", List.of(1), v4, 80))))
+                .isInstanceOf(WireException.class).hasMessageContaining("ifname");
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(body(NicWire.nicSetup("eth1", List.of(1, 1), v4, 80))))
+                .isInstanceOf(WireException.class).hasMessageContaining("repeats");
+        byte[] b = body(NicWire.nicSetup("eth1", List.of(1), v4, 80));
+        b[2 + 2 + 4 + 2 + 4] = 5; // the address length
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(b)).isInstanceOf(WireException.class)
+                .hasMessageContaining("4 or 16 bytes, not 5");
+        byte[] full = body(NicWire.nicSetup("eth1", List.of(2, 3), InetAddress.ofLiteral("fd00::1"), 80));
+        for (int n = 2; n < full.length; n++) {
+            byte[] cut = Arrays.copyOf(full, n);
+            assertThatThrownBy(() -> NicWire.nicSetupRequest(cut)).as("cut at %d", n).isInstanceOf(WireException.class);
+        }
+        byte[] tail = Arrays.copyOf(full, full.length + 1);
+        assertThatThrownBy(() -> NicWire.nicSetupRequest(tail)).hasMessageContaining("left over");
+    }
+
+    @Test
+    void aNicSetupFailureRoundTripsWithItsStepListsAndTheKernelsExtack() throws Exception {
+        NetlinkException cause = new NetlinkException("ethtool rings-set va", Errno.EOPNOTSUPP,
+                "setting TCP data split is not supported", "rings.tcp-data-split", null, null, null);
+        NicSetupException x = NicSetupException.relayed("va", "header-split", cause, List.of("rx-gro-list off -> on"),
+                List.of());
+        DevmemException back = ErrorCodec.decode(body(ErrorCodec.encode(x)));
+        assertThat(back).isInstanceOfSatisfying(NicSetupException.class, b -> {
+            assertThat(b).hasMessage(x.getMessage());
+            assertThat(b.errno()).isEqualTo(Errno.EOPNOTSUPP);
+            assertThat(b.step()).isEqualTo("header-split");
+            assertThat(b.ifname()).isEqualTo("va");
+            assertThat(b.undone()).containsExactly("rx-gro-list off -> on");
+            assertThat(b.leftInPlace()).isEmpty();
+            assertThat(b.getCause()).isInstanceOfSatisfying(NetlinkException.class, n -> {
+                assertThat(n.extackMessage()).hasValue("setting TCP data split is not supported");
+                assertThat(n.offendingAttribute()).hasValue("rings.tcp-data-split");
+            });
+        });
+        // more lines than one frame holds still arrive, cut, as the same type
+        NicSetupException huge = NicSetupException.relayed("va", "restore", cause,
+                java.util.Collections.nCopies(40, "x".repeat(500)), java.util.Collections.nCopies(40, "y".repeat(500)));
+        DevmemException cut = ErrorCodec.decode(body(ErrorCodec.encode(huge)));
+        assertThat(cut).isInstanceOfSatisfying(NicSetupException.class, c -> {
+            assertThat(c.leftInPlace()).hasSize(ErrorCodec.MAX_LIST);
+            assertThat(c.getMessage()).startsWith("Restoring the NIC setup of va failed at step restore");
+        });
+        // and an error whose text alone is longer than a string field arrives cut, as an error
+        DevmemException text = ErrorCodec.decode(body(ErrorCodec.encode(new DevmemException("z".repeat(20_000)))));
+        assertThat(text.getMessage()).hasSize(Wire.MAX_STRING);
     }
 
     @Test
@@ -132,8 +204,13 @@ class WireTest {
                 body(Wire.bindRx("eth1", Wire.DMABUF_PASSED, 1 << 20, null, List.of(0, 5))),
                 body(Wire.bindTx("eth1", Wire.DMABUF_DMA_HEAP, 4096, "system")),
                 body(Wire.bound(new Wire.Bound(1, 2, "eth1", 4096, false))),
-                body(Wire.stats(new Wire.Stats(1, 2, 3, 4, 5, 6))),
+                body(Wire.stats(new Wire.Stats(1, 2, 7, 3, 4, 5, 6))),
                 body(ErrorCodec.encode(new NetlinkException("op", Errno.EINVAL, "m", "a", "b", "p", "e"))),
+                body(NicWire.nicSetup("eth1", List.of(1, 2), InetAddress.ofLiteral("fd00::1"), 5201)),
+                body(NicWire.nicSet(new NicWire.NicSet(1, "eth1", List.of("a", "b")))),
+                body(NicWire.nicUndo(1)),
+                body(ErrorCodec.encode(NicSetupException.relayed("eth1", "rss",
+                        new SyscallException("op", Errno.EINVAL, "e"), List.of("u"), List.of("l")))),
         };
         int decoded = 0;
         int refused = 0;
@@ -173,6 +250,10 @@ class WireTest {
             case Wire.BIND_RX, Wire.BIND_TX -> Wire.bindRequest(b);
             case Wire.BOUND -> Wire.bound(b);
             case Wire.STATS_OK -> Wire.statsReply(b);
+            case Wire.NIC_SETUP -> NicWire.nicSetupRequest(b);
+            case Wire.NIC_UNDO -> NicWire.nicUndoRequest(b);
+            case Wire.NIC_SET -> NicWire.nicSet(b);
+            case Wire.NIC_UNDONE -> NicWire.nicUndone(b);
             case Wire.ERROR -> ErrorCodec.decode(b);
             default -> Wire.expectEmpty(b, type);
         }

@@ -21,9 +21,10 @@ import java.util.concurrent.Callable;
  * SIGTERM or SIGINT; stopping ends every client's connection, so every binding it made is unbound.
  */
 @Command(name = "bindd", mixinStandardHelpOptions = true,
-        description = "Run the binder daemon: hold CAP_NET_ADMIN and bind dmabufs (bind-rx, bind-tx) for applications "
-                + "that have no capability, over a Unix socket. Each binding lasts as long as its client's connection. "
-                + "Root is always served; other users only by --allow-uid / --allow-gid.")
+        description = "Run the binder daemon: hold CAP_NET_ADMIN and bind dmabufs (bind-rx, bind-tx) and set up NICs "
+                + "(header split, ntuple, RSS, a flow rule) for applications that have no capability, over a Unix "
+                + "socket. Each binding and NIC setup lasts as long as its client's connection. Root is always "
+                + "served; other users only by --allow-uid / --allow-gid.")
 public final class BinddCommand implements Callable<Integer> {
 
     @Option(names = "--socket", required = true, paramLabel = "PATH", description = "The Unix socket to listen on.")
@@ -51,6 +52,11 @@ public final class BinddCommand implements Callable<Integer> {
             + "the kernel; clients use DevmemBackends.emulatedViaBinder.")
     boolean emulated;
 
+    @Option(names = "--nic-state-dir", paramLabel = "DIR",
+            description = "Where the NIC setups made for clients are recorded while in place, for devmem nic-cleanup "
+                    + "after a crash (default: /run/devmem).")
+    Path nicStateDir;
+
     @Option(names = "--stats", description = "Do not run a daemon: ask the one on --socket what it holds, print it, exit.")
     boolean stats;
 
@@ -62,8 +68,8 @@ public final class BinddCommand implements Callable<Integer> {
         if (stats) {
             BinderDaemon.Stats s = BinderDaemon.statsOf(socket);
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("connections=%d bindings=%d binds=%d refused=%d denied=%d malformed=%d%n", s.connections(),
-                    s.bindings(), s.binds(), s.refused(), s.denied(), s.malformed());
+            out.printf("connections=%d bindings=%d nicSetups=%d binds=%d refused=%d denied=%d malformed=%d%n",
+                    s.connections(), s.bindings(), s.nicSetups(), s.binds(), s.refused(), s.denied(), s.malformed());
             out.flush();
             return ExitCodes.OK;
         }
@@ -79,6 +85,9 @@ public final class BinddCommand implements Callable<Integer> {
         }
         if (emulated) {
             config = config.withEmulatedNic(EmulatedNicConfig.defaults());
+        }
+        if (nicStateDir != null) {
+            config = config.withNicStateDir(nicStateDir);
         }
         PrintWriter err = spec.commandLine().getErr();
         BinderDaemon daemon = BinderDaemon.start(config, line -> {

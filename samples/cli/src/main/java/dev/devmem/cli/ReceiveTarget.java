@@ -4,6 +4,7 @@ import dev.devmem.api.DevmemException;
 import dev.devmem.api.RxBindingSpec;
 import dev.devmem.api.spi.DevmemBackend;
 import dev.devmem.ffm.DevmemBackends;
+import dev.devmem.ffm.bindd.BinderBackend;
 import dev.devmem.ffm.emulated.EmulatedBackend;
 import dev.devmem.ffm.emulated.EmulatedNicConfig;
 import dev.devmem.ffm.emulated.FlowSteering;
@@ -11,6 +12,7 @@ import dev.devmem.reactor.NicSetup;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
@@ -185,10 +187,15 @@ final class ReceiveTarget {
 
     /** The NIC setup to hand the receiver. */
     NicSetup nicSetup() {
+        return nicSetup(null);
+    }
+
+    /** The NIC setup to hand the receiver; through the daemon at {@code binder} unless it is null. */
+    NicSetup nicSetup(Path binder) {
         if (!setupNic || backend == Backend.EMULATED) {
             return NicSetup.none(); // the emulated NIC's "setup" is its flow steering, part of its config
         }
-        return CliNicSetup.forLinux();
+        return binder == null ? CliNicSetup.forLinux() : CliNicSetup.viaBinder(binder);
     }
 
     /** The emulated NIC for this target: its queues up to the highest bound one, every flow steered to the bound ones. */
@@ -203,6 +210,15 @@ final class ReceiveTarget {
 
     /** A backend to use and close. */
     Opened open() throws DevmemException {
+        return open(null);
+    }
+
+    /** A backend to use and close; binding through the daemon at {@code binder} unless it is null. */
+    Opened open(Path binder) throws DevmemException {
+        if (binder != null) {
+            return Opened.of(backend == Backend.EMULATED ? DevmemBackends.emulatedViaBinder(binder, emulatedConfig())
+                    : DevmemBackends.linuxViaBinder(binder));
+        }
         if (backend == Backend.EMULATED) {
             EmulatedBackend b = DevmemBackends.emulated(emulatedConfig());
             return new Opened(b, b::close);
@@ -212,6 +228,17 @@ final class ReceiveTarget {
     }
 
     record Opened(DevmemBackend backend, Runnable closer) implements AutoCloseable {
+        /** A backend that binds through devmem bindd; closing it closes its local backend (an emulated NIC). */
+        static Opened of(BinderBackend b) {
+            return new Opened(b, () -> {
+                try {
+                    b.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing " + b + ": " + e.getMessage(), e);
+                }
+            });
+        }
+
         @Override
         public void close() {
             closer.run();

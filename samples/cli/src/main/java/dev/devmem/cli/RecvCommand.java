@@ -1,5 +1,6 @@
 package dev.devmem.cli;
 
+import dev.devmem.reactor.NicSetup;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -7,6 +8,7 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -33,6 +35,9 @@ import java.util.concurrent.Callable;
                 "  devmem recv --listen 127.0.0.1:5201 --validate 7 --dmabuf emulated",
                 "  # a real devmem NIC, rx queue 15 bound to a udmabuf:",
                 "  devmem recv --listen 192.168.1.4:5201 --iface eth1 --queues 15 --validate 7",
+                "  # the same without any capability: devmem bindd (root) binds and sets up the NIC:",
+                "  devmem recv --listen 192.168.1.4:5201 --iface eth1 --queues 15 --setup-nic \\",
+                "    --binder /run/devmem/bindd.sock",
                 "",
                 "Exit codes: 0 ok, 1 data error (mismatch, short stream), 2 bad command line,",
                 "3 unsupported here (the message says what is missing), 4 system call or",
@@ -64,6 +69,12 @@ public final class RecvCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as JSON (schema: docs/cli.md).")
     boolean json;
 
+    @Option(names = "--binder", paramLabel = "PATH",
+            description = "Bind (and with --setup-nic, set up the NIC) through the devmem bindd daemon listening on "
+                    + "PATH instead of in this process, which then needs no capability (docs/security.md). With "
+                    + "--dmabuf emulated the daemon must run with --emulated.")
+    Path binder;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -75,15 +86,24 @@ public final class RecvCommand implements Callable<Integer> {
         StreamChecker checker = new StreamChecker(validator, bytes == null ? StreamChecker.UNLIMITED : bytes);
         PrintWriter out = cl.getOut();
         PrintWriter err = cl.getErr();
+        if (binder != null && t.bindingSpec() == null) {
+            throw new CommandLine.ParameterException(cl, "--binder binds through devmem bindd; with --dmabuf none "
+                    + "nothing is bound (name a --dmabuf, or leave --binder out for plain TCP)");
+        }
         if (target.setupNic && t.backend == ReceiveTarget.Backend.EMULATED) {
             err.println("devmem recv: --setup-nic: the emulated NIC needs no setup (its flow steering sends the flow "
                     + "to the bound queue" + (t.queues.size() == 1 ? ")" : "s)"));
         }
         ReceiveSession.Result r;
-        try (ReceiveTarget.Opened opened = t.open();
+        if (binder != null) {
+            err.println("devmem recv: binding" + (t.nicSetup(binder) == NicSetup.none() ? "" : " and NIC setup")
+                    + " through devmem bindd at " + binder);
+            err.flush();
+        }
+        try (ReceiveTarget.Opened opened = t.open(binder);
              StopOnSignal stop = new StopOnSignal()) {
             ReceiveSession session = new ReceiveSession("recv", opened.backend(), listen, t.bindingSpec(),
-                    t.dmabuf.toString(), t.nicSetup(), checker, err, target.progressEnabled(), a -> {
+                    t.dmabuf.toString(), t.nicSetup(binder), checker, err, target.progressEnabled(), a -> {
                     });
             stop.onSignal(session::stop);
             r = session.run();

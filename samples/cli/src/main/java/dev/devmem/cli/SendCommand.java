@@ -6,6 +6,7 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -103,6 +104,12 @@ public final class SendCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as JSON (schema: docs/cli.md).")
     boolean json;
 
+    @Option(names = "--binder", paramLabel = "PATH",
+            description = "Devmem TX: bind-tx through the devmem bindd daemon listening on PATH instead of in this "
+                    + "process, which then needs no capability (docs/security.md). With --dmabuf emulated the daemon "
+                    + "must run with --emulated.")
+    Path binder;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -146,7 +153,11 @@ public final class SendCommand implements Callable<Integer> {
         }
         TxTarget t = TxTarget.resolve(cl, d, iface, dmabufSize, slice, maxInFlight, copyFallback, noNetmemTx);
         TxPatternSender.Result r;
-        try (ReceiveTarget.Opened opened = t.open()) {
+        if (binder != null) {
+            err.println("devmem send: binding through devmem bindd at " + binder);
+            err.flush();
+        }
+        try (ReceiveTarget.Opened opened = t.open(binder)) {
             TxPatternSender sender = new TxPatternSender("send", t.setup(opened.backend()), pattern, term,
                     corruptAt == null ? -1 : corruptAt, err);
             Progress drawing = Progress.start(drawProgress, err, sender.progressLine(bytes));
@@ -177,6 +188,7 @@ public final class SendCommand implements Callable<Integer> {
                 : dmabufSize != null ? "--dmabuf-size"
                 : slice != null ? "--slice"
                 : maxInFlight != null ? "--max-in-flight"
+                : binder != null ? "--binder"
                 : null;
         if (given != null) {
             throw new CommandLine.ParameterException(cl, given + " is an option of devmem TX, and without --dmabuf "

@@ -6,6 +6,8 @@ import dev.devmem.ffm.DevmemBackends;
 import dev.devmem.ffm.emulated.EmulatedBackend;
 import dev.devmem.ffm.emulated.EmulatedNicConfig;
 import dev.devmem.reactor.DevmemSender;
+
+import java.nio.file.Path;
 import picocli.CommandLine;
 
 /**
@@ -94,8 +96,12 @@ final class TxTarget {
         return EmulatedNicConfig.defaults().withInterfaceName(iface).withNetmemTx(!noNetmemTx);
     }
 
-    /** A backend to use and close. */
-    ReceiveTarget.Opened open() throws DevmemException {
+    /** A backend to use and close; binding through the daemon at {@code binder} unless it is null. */
+    ReceiveTarget.Opened open(Path binder) throws DevmemException {
+        if (binder != null) {
+            return ReceiveTarget.Opened.of(emulated ? DevmemBackends.emulatedViaBinder(binder, emulatedConfig())
+                    : DevmemBackends.linuxViaBinder(binder));
+        }
         if (emulated) {
             EmulatedBackend b = DevmemBackends.emulated(emulatedConfig());
             return new ReceiveTarget.Opened(b, b::close);

@@ -54,7 +54,7 @@ class BinddCommandTest {
                 awaitLine(bindd, "bind-rx emu0 rx [0] for pid " + ProcessHandle.current().pid());
                 Cli.Run stats = Cli.run("bindd", "--stats", "--socket", socket.toString());
                 assertThat(stats.exit()).as(stats.toString()).isZero();
-                assertThat(stats.out()).contains("bindings=1 binds=1 refused=0 denied=0 malformed=0");
+                assertThat(stats.out()).contains("bindings=1 nicSetups=0 binds=1 refused=0 denied=0 malformed=0");
                 b.close();
                 awaitLine(bindd, "released: its connection ended");
             }

@@ -26,7 +26,11 @@ class DemoTest {
         assertThat(frags.get("total").asLong())
                 .isEqualTo(frags.get("dmabuf").asLong() + frags.get("linear").asLong() + frags.get("host").asLong());
         JsonNode fragBytes = j.get("fragBytes");
-        assertThat(fragBytes.get("dmabuf").asLong() + fragBytes.get("linear").asLong()).isEqualTo(requested);
+        // HOST frags are legitimate here: a packet of at most the header buffer's size whose split
+        // failed fits in the linear part alone, and that skb is readable, so the kernel copies it
+        // without any cmsg (seen as a 57-byte tail: dmabuf + linear fell 57 bytes short of the total).
+        assertThat(fragBytes.get("dmabuf").asLong() + fragBytes.get("linear").asLong()
+                + fragBytes.get("host").asLong()).as("frag bytes by kind %s", fragBytes).isEqualTo(requested);
         assertThat(j.get("tokens").get("outstanding").asLong()).isZero();
         assertThat(j.get("tokens").get("outstandingGauge").asLong()).isZero();
         assertThat(j.get("tokens").get("reclaimed").asLong()).isZero();
