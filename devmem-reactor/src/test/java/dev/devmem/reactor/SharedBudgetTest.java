@@ -8,6 +8,7 @@ import dev.devmem.ffm.emulated.EmulatedNicConfig;
 import dev.devmem.ffm.testing.NetcatPattern;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -16,8 +17,11 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -96,6 +100,55 @@ class SharedBudgetTest {
             assertThat(meters.get("devmem.reclaimed.frags").counter().count()).isZero();
         } finally {
             releasers.dispose();
+        }
+    }
+
+    /**
+     * Sixteen consumers that keep every frag until the loops have parked: together they hold exactly
+     * the budget (a budget per connection would let each of them take it), then, released, every
+     * connection gets all of its bytes. Deterministic where the releasing test above depends on how
+     * the connections' frags overlap in time.
+     */
+    @Test
+    void sixteenConsumersKeepingTheirFragsHoldTheBudgetTogetherOnTheFakeBackend() {
+        FakeHarness h = new FakeHarness();
+        long perConnection = 40 * 4096L;
+        Queue<DevmemFrag> kept = new ConcurrentLinkedQueue<>();
+        AtomicLong bytes = new AtomicLong();
+        DevmemReceiver r = h.receiver(64 * 4096L).tokenBudget(BUDGET).releaseFlushDelay(Duration.ofMillis(1));
+        Disposable d = r.listen(h.address).take(CONNECTIONS).flatMap(DevmemConnection::receive, CONNECTIONS)
+                .subscribe(f -> {
+                    delivered(f);
+                    FakeHarness.assertPattern(f);
+                    bytes.addAndGet(f.length());
+                    kept.add(f);
+                });
+        try {
+            for (int i = 0; i < CONNECTIONS; i++) {
+                FakeBackend.FakeSocket s = h.peer();
+                s.send(perConnection);
+                s.shutdownPeer();
+            }
+            Await.until("the budget is held", () -> held.get() >= BUDGET, () -> held + " held");
+            try {
+                h.awaitIdle();
+            } finally {
+                assertThat(overBudget.get()).isNull(); // the cause, when more than the budget keeps them busy
+            }
+            assertThat(held.get()).as("frags held across the connections once every loop parked").isEqualTo(BUDGET);
+            long total = CONNECTIONS * perConnection;
+            Await.until("every byte of every connection, releasing as they come", () -> {
+                DevmemFrag f;
+                while ((f = kept.poll()) != null) {
+                    release(f);
+                }
+                return bytes.get() == total;
+            }, () -> bytes + " of " + total + " bytes");
+            h.awaitAllClosed();
+            assertThat(overBudget.get()).isNull();
+            assertThat(held.get()).isZero();
+        } finally {
+            d.dispose();
         }
     }
 

@@ -146,6 +146,7 @@ class BinderKernelTest {
     @Test
     void aClientKilledInTheMiddleOfItsRequestsLeavesNoNetlinkSocketOrConnection() throws Exception {
         long netlinkBefore = netlinkSocketsHeld();
+        long unixBefore = unixSocketsHeld();
         long bindsBefore = daemon.stats().refused();
         Process client = Unprivileged.start(daemon.socket().toString(), "loop", "va");
         try {
@@ -174,18 +175,42 @@ class BinderKernelTest {
         assertThat(daemon.stats().connections()).as("every connection of the killed client ended").isZero();
         assertThat(daemon.stats().bindings()).isZero();
         assertThat(netlinkSocketsHeld()).as("no netlink socket outlived the killed client").isEqualTo(netlinkBefore);
+        // the count above is the daemon's own word; the descriptors are the kernel's (the root client's
+        // connection for the stats may still be closing: wait for it)
+        while (unixSocketsHeld() != unixBefore && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
+        assertThat(unixSocketsHeld()).as("no AF_UNIX socket of the killed client's connections is left open")
+                .isEqualTo(unixBefore);
     }
 
     /** Netlink sockets of this process (the daemon) in the test namespace. */
     private static long netlinkSocketsHeld() throws Exception {
-        Set<String> inodes = ns.call(() -> {
-            try (Stream<String> lines = Files.lines(Path.of("/proc/thread-self/net/netlink"))) {
+        return socketsHeld("netlink", -1);
+    }
+
+    /**
+     * AF_UNIX sockets of this process: the daemon's listener (in the test namespace) and its end of
+     * each connection, which the kernel creates in the connecting client's namespace (here the root one).
+     */
+    private static long unixSocketsHeld() throws Exception {
+        return socketsHeld("unix", 6);
+    }
+
+    /** Descriptors of this process on sockets in {@code /proc/net/<table>} (inode in {@code column}, -1: last). */
+    private static long socketsHeld(String table, int column) throws Exception {
+        java.util.concurrent.Callable<Set<String>> listed = () -> {
+            try (Stream<String> lines = Files.lines(Path.of("/proc/thread-self/net/" + table))) {
                 return lines.skip(1).map(l -> {
                     String[] f = l.trim().split("\\s+");
-                    return "socket:[" + f[f.length - 1] + "]";
+                    return "socket:[" + f[column < 0 ? f.length - 1 : column] + "]";
                 }).collect(Collectors.toSet());
             }
-        });
+        };
+        Set<String> inodes = new java.util.HashSet<>(ns.call(listed));
+        if (!table.equals("netlink")) {
+            inodes.addAll(listed.call()); // this thread's namespace: the root one
+        }
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.map(p -> {
                 try {

@@ -1,5 +1,6 @@
 package dev.devmem.ffm.testing;
 
+import dev.devmem.api.Errno;
 import dev.devmem.api.SyscallException;
 import dev.devmem.ffm.sys.LinuxConstants;
 import dev.devmem.ffm.sys.SockAddr;
@@ -178,14 +179,43 @@ public final class FaultPeer implements AutoCloseable {
         Syscalls.check(Syscalls.shutdown(fd, LinuxConstants.SHUT_WR), "shutdown(SHUT_WR)");
     }
 
-    /** One blocking read of up to {@code max} bytes: the count, 0 at the end of the stream, or {@code -errno}. */
+    /**
+     * One read of up to {@code max} bytes within {@link #READ_WAIT_MILLIS}: the count, 0 at the end
+     * of the stream, or {@code -errno}.
+     */
     public long read(MemorySegment into) {
+        return read(into, READ_WAIT_MILLIS);
+    }
+
+    /**
+     * {@code recv(2)} once the socket is readable, waiting at most {@code waitMillis} for it (a hang
+     * guard: a blocking recv in a foreign call cannot be interrupted by a test's timeout);
+     * {@code -EAGAIN} when nothing, not even the end of the stream, came in that time.
+     */
+    public long read(MemorySegment into, int waitMillis) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment pfd = a.allocate(Structs.POLLFD);
+            pfd.set(ValueLayout.JAVA_INT, Structs.POLLFD_FD, fd);
+            pfd.set(ValueLayout.JAVA_SHORT, Structs.POLLFD_EVENTS, LinuxConstants.POLLIN);
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMillis);
+            int ready;
+            do {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                ready = left <= 0 ? 0 : Syscalls.poll(pfd, 1, (int) left);
+            } while (ready == -4);
+            if (ready <= 0) {
+                return -Errno.EAGAIN.number();
+            }
+        }
         long r;
         do {
-            r = Syscalls.recv(fd, into, into.byteSize(), 0);
+            r = Syscalls.recv(fd, into, into.byteSize(), LinuxConstants.MSG_DONTWAIT);
         } while (r == -4);
         return r;
     }
+
+    /** How long {@link #read(MemorySegment)} waits for data or the end of the stream. */
+    public static final int READ_WAIT_MILLIS = 10_000;
 
     private static void setInt(int fd, int level, int name, int value) throws SyscallException {
         try (Arena a = Arena.ofConfined()) {

@@ -196,7 +196,9 @@ public abstract class PeerFaultContract {
             assertThat(end.error).isNull();
             s.shutdownOutput(); // our FIN: the peer, still reading, sees a clean end, not a reset
             try (Arena a = Arena.ofConfined()) {
-                assertThat(peer.read(a.allocate(16))).as("the peer's read after our FIN").isZero();
+                assertThat(peer.read(a.allocate(16)))
+                        .as("the peer's read after our FIN (-11: neither data nor the end within %d ms)",
+                                FaultPeer.READ_WAIT_MILLIS).isZero();
             }
             assertThat(s.outstanding()).isZero();
         }

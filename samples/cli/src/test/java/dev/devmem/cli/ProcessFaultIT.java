@@ -89,7 +89,7 @@ class ProcessFaultIT {
         CliSubprocessIT.Result r = recv.await();
         assertThat(r.exit()).as(r.toString()).isEqualTo(128 + 15);
         var j = r.json();
-        assertThat(j.get("result").asText()).as(r.toString()).isEqualTo("interrupted");
+        assertThat(j.path("result").asText()).as("the summary after SIGTERM: %s", r).isEqualTo("interrupted");
         assertThat(j.get("tokens").get("outstanding").asLong()).as("every frag came back before exit").isZero();
         assertThat(j.get("tokens").get("outstandingGauge").asLong()).isZero();
         long bytes = j.get("bytes").asLong();
