@@ -61,8 +61,10 @@ public final class PeersBench {
 
     static void print(PrintStream out, List<Contender> contenders, Map<String, List<ProcessRun.Result>> results,
                       Map<String, List<Double>> ratios, int rounds, long bytes) {
-        out.printf("%d rounds, %d GiB per run (%d bytes), one C sender per run; ratios are against the C loop of the "
-                + "same round.%n%n", rounds, bytes >> 30, bytes);
+        // --quick sends 256 MiB: "0 GiB" would misread it
+        String size = bytes >= 1L << 30 ? (bytes >> 30) + " GiB" : (bytes >> 20) + " MiB";
+        out.printf("%d rounds, %s per run (%d bytes), one C sender per run; ratios are against the C loop of the "
+                + "same round.%n%n", rounds, size, bytes);
         out.println("| receiver | median ratio vs C | min | max | median GiB/s | CPU s/GiB, whole process | "
                 + "CPU s/GiB net of start-up | start-up CPU s (before the first byte) |");
         out.println("|---|---|---|---|---|---|---|---|");
