@@ -207,16 +207,19 @@ public final class BinderDaemon implements AutoCloseable {
      * Waits (bounded) until the process {@code pid} holds no binding on a connection other than
      * {@code self}: a client that dies drops all its connections at once, and a NIC setup must be
      * undone after the bindings that rely on it (the kernel refuses to switch header split off under
-     * a bound queue). True when none is left.
+     * a bound queue). While the daemon stops, every connection ends at once, so the wait is for the
+     * bindings of every process: one application may bind queues another one set up. True when none
+     * is left.
      */
     boolean awaitOtherBindingsReleased(int pid, ClientConnection self) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(NIC_UNDO_WAIT_MILLIS);
         boolean told = false;
         synchronized (releases) {
             while (true) {
+                boolean everyProcess = closing;
                 int held = 0;
                 for (ClientConnection c : live) {
-                    if (c != self && c.pid() == pid && c.bindingsHeld() > 0) {
+                    if (c != self && (everyProcess || c.pid() == pid) && c.bindingsHeld() > 0) {
                         held += c.bindingsHeld();
                     }
                 }
@@ -225,8 +228,9 @@ public final class BinderDaemon implements AutoCloseable {
                     return true;
                 }
                 if (!told) {
-                    log("NIC setups of pid " + pid + " wait for its " + held + " binding(s) on other connections "
-                            + "to be released");
+                    log("NIC setups of pid " + pid + (everyProcess
+                            ? " wait for " + held + " binding(s) of any client to be released: the daemon is stopping"
+                            : " wait for its " + held + " binding(s) on other connections to be released"));
                     told = true;
                 }
                 if (left <= 0) {

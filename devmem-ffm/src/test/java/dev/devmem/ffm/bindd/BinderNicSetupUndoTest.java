@@ -212,6 +212,83 @@ class BinderNicSetupUndoTest {
                 .isLessThan(indexOf(lines, "NIC setup 1 of va ", "undone: its connection ended"));
     }
 
+    @Test
+    void aStoppingDaemonUndoesSetupsOnlyAfterEveryClientsBindingsAreReleased() throws Exception {
+        // One process sets the veth up and holds a binding; another (this one) holds a binding too. When
+        // the daemon stops, every connection ends at once: the setup must wait for the other process's
+        // binding as well. This one's connection is kept busy inside a NIC setup request (a configurer
+        // that blocks), so its binding is released only when the test lets it go.
+        String before = ns.exec("ethtool", "-k", "va");
+        Path socket = dir.resolve("bindd-stop.sock");
+        List<String> stopLog = Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+        NicConfigurer configurer = r -> {
+            if (r.ifname().equals("vb")) {
+                entered.countDown();
+                try {
+                    letGo.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new dev.devmem.api.SyscallException("test configurer", dev.devmem.api.Errno.EBUSY, "held back");
+            }
+            return NicConfigurer.of(NicSetupPlan.on(r.ifname()).stateDir(stateDir)
+                    .feature("rx-gro-list", true).feature("rx-udp-gro-forwarding", true).apply());
+        };
+        BinderConfig config = BinderConfig.of(socket).withSocketMode(0666).withAllowUids(Set.of(Unprivileged.NOBODY))
+                .withEmulatedNic(BinderEmulatedTest.NIC).withNicStateDir(stateDir);
+        BinderDaemon stopping = ns.call(() -> BinderDaemon.start(config, stopLog::add, configurer));
+        Process other = Unprivileged.start(socket.toString(), "nichold", "va", "1", "10.9.0.1", "5201", "emu0", "1");
+        Thread closer = null;
+        try (UnixSocket mine = UnixSocket.connect(socket)) {
+            Map<String, String> r = readUntil(other, "id=");
+            assertThat(r).containsEntry("result", "set").containsEntry("changes", String.join("|", CHANGES));
+            mine.receiveTimeout(TimeUnit.SECONDS.toMillis(30));
+            UnixSocket.Frame bound = callFrame(mine, Wire.bindRx("emu0", Wire.DMABUF_EMULATED, 4096, null, List.of(0)));
+            UnixSocket.closeAll(bound.fds());
+            int myBinding = Wire.bound(bound.body()).id();
+            mine.writeFrame(NicWire.nicSetup("vb", List.of(1), InetAddress.getByName("10.9.0.1"), 5202), -1);
+            assertThat(entered.await(30, TimeUnit.SECONDS)).as("the blocking setup request arrived").isTrue();
+            assertThat(stopping.stats().bindings()).isEqualTo(2);
+
+            closer = Thread.ofPlatform().name("daemon-close").start(stopping::close);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (stopLog.stream().noneMatch(l -> l.contains("the daemon is stopping") || l.contains("undone"))
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(2);
+            }
+            assertThat(stopLog).as("the other process's setup waits for this process's binding")
+                    // 1 or 2 bindings: the other process's own may still be on its way out
+                    .anyMatch(l -> l.startsWith("NIC setups of pid " + other.pid() + " wait for ")
+                            && l.endsWith(" binding(s) of any client to be released: the daemon is stopping"))
+                    .noneMatch(l -> l.contains("undone"));
+            assertThat(on("va", "rx-gro-list")).as("still in place under a binding").isTrue();
+
+            letGo.countDown();
+            closer.join(TimeUnit.SECONDS.toMillis(60));
+            assertThat(closer.isAlive()).as("the daemon stopped").isFalse();
+            List<String> lines = List.copyOf(stopLog);
+            int mineReleased = indexOf(lines, "binding " + Integer.toUnsignedString(myBinding) + " ",
+                    "released: its connection ended");
+            int undone = indexOf(lines, "NIC setup 1 of va for pid " + other.pid(), "undone: its connection ended");
+            assertThat(mineReleased).as("every binding went before the setup: %s", lines).isLessThan(undone);
+            assertThat(ns.exec("ethtool", "-k", "va")).as("restored exactly").isEqualTo(before);
+            assertThat(BinderNicSetupKernelTest.files(stateDir)).as("no state file left").isEmpty();
+            assertThat(stopping.stats().bindings()).isZero();
+            assertThat(stopping.stats().nicSetups()).isZero();
+        } finally {
+            letGo.countDown();
+            if (closer != null) {
+                closer.join(TimeUnit.SECONDS.toMillis(60));
+            }
+            stopping.close();
+            other.destroyForcibly();
+            other.waitFor(1, TimeUnit.MINUTES);
+            Files.deleteIfExists(socket);
+        }
+    }
+
     private static byte[] call(UnixSocket s, byte[] frame) throws Exception {
         UnixSocket.Frame f = callFrame(s, frame);
         UnixSocket.closeAll(f.fds());
