@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
  * <ol>
  *   <li>the receiver starts under {@code cpu_run}, which reports its pid and, at exit, its rusage;</li>
  *   <li>once {@code /proc/net/tcp} shows the port listening, the receiver's CPU so far (utime +
- *       stime of {@code /proc/PID/stat}) is its start-up CPU: nothing has been sent yet;</li>
+ *       stime + cutime + cstime of {@code /proc/PID/stat}) is its start-up CPU: nothing has been
+ *       sent yet;</li>
  *   <li>{@code flows} senders then write {@code bytes} in all and wait until the receiver closed;</li>
  *   <li>the receiver's exit gives its whole-process CPU and its count of bytes, which must match.</li>
  * </ol>
@@ -166,12 +167,19 @@ final class ProcessRun {
         throw new IOException("receiver not listening on " + port + " after 120 s: " + tail(err));
     }
 
-    /** utime + stime of a live process, in seconds. */
+    /**
+     * utime + stime of a live process and of the children it has waited for (cutime + cstime), in
+     * seconds: the same account as the wait4 rusage the whole-process CPU comes from. A launcher script
+     * that runs helpers before it execs the JVM ({@code bin/devmem} finding a JDK) has their CPU in
+     * its children's fields; without them it would count as transfer, not start-up.
+     */
     static double cpuSeconds(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        // after "pid (comm) ": field 3 is state = f[0]; utime is field 14 = f[11], stime f[12]
-        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / (double) CLOCK_TICKS;
+        // after "pid (comm) ": field 3 is state = f[0]; utime is field 14 = f[11], stime f[12],
+        // cutime f[13], cstime f[14]
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]))
+                / (double) CLOCK_TICKS;
     }
 
     static String tail(Path file) {
