@@ -34,7 +34,9 @@ public interface DevmemSocket extends Pollable, AutoCloseable {
      * Queues the return of one fragment received on this socket, identified by its kind and
      * {@link ReceiveBatch#releaseKey(int) release key}. Flushes by itself when a kernel batch is full.
      * A key that is not outstanding is ignored and counted ({@link SocketStats#unknownReleases()}),
-     * never sent to the kernel, because the kernel reuses token ids.
+     * never sent to the kernel, because the kernel reuses token ids. Only {@link FragKind#DMABUF}
+     * returns are queued (they are tokens for {@code SO_DEVMEM_DONTNEED}); HOST and LINEAR memory is
+     * the socket's own and is taken back at once, so {@link #flushReleases} never concerns it.
      */
     void release(FragKind kind, int releaseKey) throws DevmemException;
 

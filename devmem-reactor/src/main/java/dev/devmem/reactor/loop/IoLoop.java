@@ -139,49 +139,58 @@ public final class IoLoop implements Runnable {
         channels[count++] = c;
     }
 
+    /** One pass: tasks, every channel's work, and a park in poll when none made progress. False once stopping. */
+    private boolean pass() throws DevmemException {
+        SIGNAL.setVolatile(this, 0);
+        runTasks();
+        if (stopping) {
+            return false;
+        }
+        boolean progress = false;
+        for (int i = 0; i < count; i++) {
+            Channel c = channels[i];
+            try {
+                progress |= c.work();
+            } catch (Throwable t) {
+                log.error("devmem channel failed on " + thread.getName(), t);
+                safeClose(c, t);
+            }
+        }
+        removeClosed();
+        if (progress) {
+            return true;
+        }
+        PARKING.setVolatile(this, 1);
+        if ((int) SIGNAL.getVolatile(this) != 0 || !tasks.isEmpty() || stopping) {
+            PARKING.setVolatile(this, 0);
+            return true;
+        }
+        int n = 0;
+        for (int i = 0; i < count; i++) {
+            Pollable p = channels[i].pollable();
+            if (p != null) {
+                pollSet[n++] = p;
+            }
+        }
+        parks++;
+        try {
+            waiter.await(pollSet, n, -1);
+        } finally {
+            PARKING.setVolatile(this, 0);
+            Arrays.fill(pollSet, 0, n, null);
+        }
+        return true;
+    }
+
     @Override
     public void run() {
         Throwable fatal = null;
         try {
-            while (true) {
-                SIGNAL.setVolatile(this, 0);
-                runTasks();
-                if (stopping) {
-                    break;
-                }
-                boolean progress = false;
-                for (int i = 0; i < count; i++) {
-                    Channel c = channels[i];
-                    try {
-                        progress |= c.work();
-                    } catch (Throwable t) {
-                        log.error("devmem channel failed on " + thread.getName(), t);
-                        safeClose(c, t);
-                    }
-                }
-                removeClosed();
-                if (progress) {
-                    continue;
-                }
-                PARKING.setVolatile(this, 1);
-                if ((int) SIGNAL.getVolatile(this) != 0 || !tasks.isEmpty() || stopping) {
-                    PARKING.setVolatile(this, 0);
-                    continue;
-                }
-                int n = 0;
-                for (int i = 0; i < count; i++) {
-                    Pollable p = channels[i].pollable();
-                    if (p != null) {
-                        pollSet[n++] = p;
-                    }
-                }
-                parks++;
-                try {
-                    waiter.await(pollSet, n, -1);
-                } finally {
-                    PARKING.setVolatile(this, 0);
-                    Arrays.fill(pollSet, 0, n, null);
-                }
+            // The body is a method of its own: a loop entered once runs interpreted until an on-stack
+            // replacement, which a few thousand passes per GiB never trigger; a method called per pass
+            // is compiled after a few hundred calls like any other.
+            while (pass()) {
+                // next pass
             }
         } catch (DevmemException | RuntimeException | Error e) {
             fatal = e;

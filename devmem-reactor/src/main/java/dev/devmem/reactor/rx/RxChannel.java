@@ -199,7 +199,9 @@ final class RxChannel extends LoopChannel<Object> implements ReleaseTarget {
         socket.release(kind, key);
         ledger.returnedOne();
         credit.freed(1);
-        releases.handedBack();
+        if (kind == FragKind.DMABUF) {
+            releases.handedBack(); // only tokens wait for a DONTNEED flush; host memory is back already
+        }
     }
 
     @Override
