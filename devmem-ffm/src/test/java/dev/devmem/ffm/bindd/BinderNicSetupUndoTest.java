@@ -1,5 +1,7 @@
 package dev.devmem.ffm.bindd;
 
+import dev.devmem.api.Errno;
+import dev.devmem.api.SyscallException;
 import dev.devmem.ffm.nicsetup.NicSetupPlan;
 import dev.devmem.ffm.testing.HostTools;
 import dev.devmem.ffm.testing.TestNetns;
@@ -21,6 +23,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -221,8 +224,8 @@ class BinderNicSetupUndoTest {
         String before = ns.exec("ethtool", "-k", "va");
         Path socket = dir.resolve("bindd-stop.sock");
         List<String> stopLog = Collections.synchronizedList(new ArrayList<>());
-        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch letGo = new CountDownLatch(1);
         NicConfigurer configurer = r -> {
             if (r.ifname().equals("vb")) {
                 entered.countDown();
@@ -231,7 +234,7 @@ class BinderNicSetupUndoTest {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
-                throw new dev.devmem.api.SyscallException("test configurer", dev.devmem.api.Errno.EBUSY, "held back");
+                throw new SyscallException("test configurer", Errno.EBUSY, "held back");
             }
             return NicConfigurer.of(NicSetupPlan.on(r.ifname()).stateDir(stateDir)
                     .feature("rx-gro-list", true).feature("rx-udp-gro-forwarding", true).apply());
