@@ -35,7 +35,10 @@ class FeederEmulatedTest {
                                                              int recordsPerBatch) throws Exception {
         long records = Math.max(200, (24L << 20) / recordBytes / (fragSize < 256 ? 8 : 1));
         RecordFormat format = RecordFormat.ofRecordSize(recordBytes);
-        EmulatedNicConfig nic = EmulatedNicConfig.defaults().withFragSize(fragSize).withMaxSkbSize(16 * fragSize);
+        // Packets 24 bytes short of 16 frags: when the sender keeps the socket full, every read is a whole
+        // packet, and packets of whole frags would keep record and frag boundaries aligned for good (a
+        // record of one frag's size would then never span two receives).
+        EmulatedNicConfig nic = EmulatedNicConfig.defaults().withFragSize(fragSize).withMaxSkbSize(16 * fragSize - 24);
         long dmabuf = 4096L * fragSize;
         try (EmulatedFeed feed = new EmulatedFeed(nic, dmabuf, 3072, receiveBatch);
              HostGatherDevice device = new HostGatherDevice(4, (long) recordsPerBatch * recordBytes)) {
